@@ -1,0 +1,844 @@
+/* Kernel-level test of async userfaultfd write-protect and PAGEMAP_SCAN.
+ *
+ * Runs on any kernel with UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_UNPOPULATED
+ * and PAGEMAP_SCAN (mainline 6.7+, or 6.1 with the writewatch series). With
+ * --expect-unsupported it instead checks that a kernel without them (stock
+ * 6.1) refuses them cleanly, which is what the project's fallback relies on.
+ *
+ * Prints one line per check and a final "N passed, N failed" line; exits 0
+ * only if nothing failed.
+ *
+ * Build: cc -O2 -static -pthread -o pagemap_scan_test pagemap_scan_test.c
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ABI values (mainline include/uapi/linux/fs.h, userfaultfd.h). */
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
+#ifndef UFFD_FEATURE_WP_HUGETLBFS_SHMEM
+#define UFFD_FEATURE_WP_HUGETLBFS_SHMEM (1 << 12)
+#endif
+#ifndef UFFD_FEATURE_WP_UNPOPULATED
+#define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
+#endif
+#ifndef UFFD_FEATURE_WP_ASYNC
+#define UFFD_FEATURE_WP_ASYNC (1 << 15)
+#endif
+#ifndef PM_SCAN_WP_MATCHING
+#define PAGE_IS_WPALLOWED (1ULL << 0)
+#define PAGE_IS_WRITTEN (1ULL << 1)
+#define PAGE_IS_FILE (1ULL << 2)
+#define PAGE_IS_PRESENT (1ULL << 3)
+#define PAGE_IS_SWAPPED (1ULL << 4)
+#define PAGE_IS_PFNZERO (1ULL << 5)
+#define PAGE_IS_HUGE (1ULL << 6)
+#define PM_SCAN_WP_MATCHING (1ULL << 0)
+#define PM_SCAN_CHECK_WPASYNC (1ULL << 1)
+struct page_region {
+	uint64_t start, end, categories;
+};
+struct pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+#endif
+
+#define PS 4096UL
+#define HPS (2UL << 20)
+
+static int npass, nfail, nskip;
+static int pagemap_fd = -1;
+
+static void check(int ok, const char *name, const char *fmt, ...)
+{
+	if (ok) {
+		npass++;
+		printf("PASS %s\n", name);
+	} else {
+		va_list ap;
+		nfail++;
+		printf("FAIL %s: ", name);
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+		printf("\n");
+	}
+	fflush(stdout);
+}
+
+static void skip(const char *name, const char *why)
+{
+	nskip++;
+	printf("SKIP %s: %s\n", name, why);
+	fflush(stdout);
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static int uffd_open(uint64_t features, uint64_t *got)
+{
+	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	if (fd < 0)
+		fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	struct uffdio_api api = { .api = UFFD_API, .features = features };
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	if (got)
+		*got = api.features;
+	return fd;
+}
+
+static int uffd_register_wp(int fd, void *addr, size_t len)
+{
+	struct uffdio_register reg = {
+		.range = { .start = (uintptr_t)addr, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+	return ioctl(fd, UFFDIO_REGISTER, &reg) ? -errno : 0;
+}
+
+struct scan {
+	uint64_t flags, max_pages, inv, mask, anyof, ret;
+	struct page_region *vec;
+	uint64_t vec_len;
+	uint64_t walk_end;
+	int err;
+};
+
+/* Returns the ioctl result (regions) or -1 with s->err set. */
+static long do_scan(void *start, void *end, struct scan *s)
+{
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.flags = s->flags,
+		.start = (uintptr_t)start,
+		.end = (uintptr_t)end,
+		.vec = (uintptr_t)s->vec,
+		.vec_len = s->vec_len,
+		.max_pages = s->max_pages,
+		.category_inverted = s->inv,
+		.category_mask = s->mask,
+		.category_anyof_mask = s->anyof,
+		.return_mask = s->ret,
+	};
+	long r = ioctl(pagemap_fd, PAGEMAP_SCAN, &a);
+	s->err = r < 0 ? errno : 0;
+	s->walk_end = a.walk_end;
+	return r;
+}
+
+static long raw_scan(struct pm_scan_arg *a)
+{
+	long r = ioctl(pagemap_fd, PAGEMAP_SCAN, a);
+	return r < 0 ? -errno : r;
+}
+
+/* Write-protect (reset) a whole range: WP-only mode, no output vector. */
+static long wp_all(void *start, size_t len)
+{
+	struct scan s = { .flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+			  .mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN };
+	long r = do_scan(start, (char *)start + len, &s);
+	return r < 0 ? -s.err : r;
+}
+
+static char *map_anon(size_t len, size_t align)
+{
+	size_t total = len + align;
+	char *p = mmap(NULL, total, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	if (align > PS) {
+		char *a = (char *)(((uintptr_t)p + align - 1) & ~(align - 1));
+		if (a > p)
+			munmap(p, a - p);
+		if (a + len < p + total)
+			munmap(a + len, p + total - (a + len));
+		return a;
+	}
+	return p;
+}
+
+static const char *fmt_regions(struct page_region *v, long n, char *base)
+{
+	static char buf[512];
+	size_t o = 0;
+	buf[0] = 0;
+	for (long i = 0; i < n && o < sizeof(buf) - 64; i++)
+		o += snprintf(buf + o, sizeof(buf) - o, "[%ld,%ld)#%llx ",
+			      (long)((v[i].start - (uintptr_t)base) / PS),
+			      (long)((v[i].end - (uintptr_t)base) / PS),
+			      (unsigned long long)v[i].categories);
+	return buf;
+}
+
+static int region_is(struct page_region *r, char *base, long from, long to)
+{
+	return r->start == (uintptr_t)base + from * PS && r->end == (uintptr_t)base + to * PS;
+}
+
+/* ---- checks ------------------------------------------------------------ */
+
+static int uffd;
+
+static void test_args(void)
+{
+	char *m = map_anon(16 * PS, PS);
+	struct page_region vec[4];
+	struct pm_scan_arg a, base = { .size = sizeof(a), .start = (uintptr_t)m,
+				       .end = (uintptr_t)m + 16 * PS,
+				       .vec = (uintptr_t)vec, .vec_len = 4,
+				       .category_mask = PAGE_IS_WRITTEN,
+				       .return_mask = PAGE_IS_WRITTEN };
+	long r;
+
+	/* Not write-protected means written, even where nothing is mapped in. */
+	a = base;
+	r = raw_scan(&a);
+	check(r == 1 && vec[0].start == (uintptr_t)m && vec[0].end == (uintptr_t)m + 16 * PS &&
+	      a.walk_end == a.end, "args.valid_call_unprotected_is_written", "got %ld", r);
+
+	a = base; a.size = sizeof(a) - 8;
+	r = raw_scan(&a);
+	check(r == -EINVAL, "args.short_size", "got %ld", r);
+	a = base; a.size = sizeof(a) + 8;
+	r = raw_scan(&a);
+	check(r == -EINVAL, "args.long_size", "got %ld", r);
+	a = base; a.flags = 1ULL << 2;
+	r = raw_scan(&a);
+	check(r == -EINVAL, "args.unknown_flag", "got %ld", r);
+	a = base; a.category_mask = 1ULL << 40;
+	r = raw_scan(&a);
+	check(r == -EINVAL, "args.unknown_category_mask", "got %ld", r);
+	a = base; a.category_inverted = 1ULL << 63;
+	r = raw_scan(&a);
+	check(r == -EINVAL, "args.unknown_category_inverted", "got %ld", r);
+	a = base; a.category_anyof_mask = 1ULL << 50;
+	r = raw_scan(&a);
+	check(r == -EINVAL, "args.unknown_anyof", "got %ld", r);
+	a = base; a.return_mask = 1ULL << 33;
+	r = raw_scan(&a);
+	check(r == -EINVAL, "args.unknown_return_mask", "got %ld", r);
+	a = base; a.start += 1;
+	r = raw_scan(&a);
+	check(r == -EINVAL, "args.unaligned_start", "got %ld", r);
+	a = base; a.vec = 0;
+	r = raw_scan(&a);
+	check(r == -EINVAL, "args.null_vec_nonzero_len", "got %ld", r);
+	a = base; a.vec = 0xffff888000000000ULL;
+	r = raw_scan(&a);
+	check(r == -EFAULT, "args.kernel_vec", "got %ld", r);
+	r = ioctl(pagemap_fd, PAGEMAP_SCAN, (void *)0x10) < 0 ? -errno : 0;
+	check(r == -EFAULT, "args.bad_arg_pointer", "got %ld", r);
+	a = base; a.start = 0xffff888000000000ULL; a.end = a.start + PS;
+	r = raw_scan(&a);
+	check(r == -EFAULT, "args.kernel_range", "got %ld", r);
+
+	/* Unregistered memory: CHECK_WPASYNC refuses, WP_MATCHING skips. */
+	m[0] = 1;
+	a = base; a.flags = PM_SCAN_CHECK_WPASYNC;
+	r = raw_scan(&a);
+	check(r == -EPERM, "args.check_wpasync_unregistered", "got %ld", r);
+	a = base; a.flags = PM_SCAN_WP_MATCHING;
+	r = raw_scan(&a);
+	check(r == 0, "args.wp_matching_skips_unregistered", "got %ld", r);
+	a = base; a.return_mask = PAGE_IS_PRESENT | PAGE_IS_WRITTEN | PAGE_IS_WPALLOWED | PAGE_IS_FILE;
+	r = raw_scan(&a);
+	check(r == 2 && vec[0].categories == (PAGE_IS_PRESENT | PAGE_IS_WRITTEN) &&
+	      vec[0].end == (uintptr_t)m + PS && vec[1].categories == PAGE_IS_WRITTEN &&
+	      vec[1].end == (uintptr_t)m + 16 * PS,
+	      "args.unregistered_categories", "got %ld cat %llx", r,
+	      (unsigned long long)vec[0].categories);
+
+	/* Unaligned end is rounded up. */
+	a = base; a.end = (uintptr_t)m + 1;
+	r = raw_scan(&a);
+	check(r == 1 && a.walk_end == (uintptr_t)m + PS && vec[0].end == (uintptr_t)m + PS,
+	      "args.unaligned_end_rounded", "got %ld walk_end +%llx", r,
+	      (unsigned long long)(a.walk_end - (uintptr_t)m));
+	/* Empty range. */
+	a = base; a.end = a.start;
+	r = raw_scan(&a);
+	check(r == 0, "args.empty_range", "got %ld", r);
+	/* size bigger than the struct never matches: also an unknown ioctl. */
+	r = ioctl(pagemap_fd, _IOWR('f', 17, struct pm_scan_arg), &a) < 0 ? -errno : 0;
+	check(r < 0, "args.unknown_ioctl_fails", "got %ld", r);
+	munmap(m, 16 * PS);
+}
+
+static void test_basic(void)
+{
+	enum { N = 64 };
+	char *m = map_anon(N * PS, PS);
+	struct page_region vec[64];
+	long r;
+	int e = uffd_register_wp(uffd, m, N * PS);
+	check(e == 0, "basic.register", "errno %d", -e);
+	if (e)
+		return;
+	r = wp_all(m, N * PS);
+	check(r == 0, "basic.wp_unpopulated", "got %ld", r);
+
+	struct scan s = { .mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN, .vec = vec, .vec_len = 64 };
+	r = do_scan(m, m + N * PS, &s);
+	check(r == 0 && s.walk_end == (uintptr_t)m + N * PS, "basic.clean_after_wp",
+	      "got %ld %s", r, r > 0 ? fmt_regions(vec, r, m) : "");
+
+	/* Reading unpopulated protected memory is not a write. */
+	volatile char sink = m[20 * PS];
+	(void)sink;
+	r = do_scan(m, m + N * PS, &s);
+	check(r == 0, "basic.read_is_not_write", "got %ld %s", r, r > 0 ? fmt_regions(vec, r, m) : "");
+
+	m[3 * PS] = 1;
+	m[10 * PS + 5] = 1;
+	m[11 * PS] = 1;
+	m[12 * PS + PS - 1] = 1;
+	m[40 * PS] = 1;
+	m[20 * PS] = 1; /* after the read above */
+	r = do_scan(m, m + N * PS, &s);
+	check(r == 4 && region_is(&vec[0], m, 3, 4) && region_is(&vec[1], m, 10, 13) &&
+	      region_is(&vec[2], m, 20, 21) && region_is(&vec[3], m, 40, 41) &&
+	      vec[0].categories == PAGE_IS_WRITTEN,
+	      "basic.written_regions", "got %ld %s", r, r > 0 ? fmt_regions(vec, r, m) : "");
+
+	s.ret = ~0ULL & 0x7f;
+	r = do_scan(m, m + 4 * PS, &s);
+	check(r == 1 && vec[0].categories == (PAGE_IS_WPALLOWED | PAGE_IS_WRITTEN | PAGE_IS_PRESENT),
+	      "basic.categories_written_page", "got %ld %s", r, fmt_regions(vec, r, m));
+	s.ret = PAGE_IS_WRITTEN;
+
+	/* category_inverted: unwritten pages among the first 16. */
+	struct scan si = { .inv = PAGE_IS_WRITTEN, .mask = PAGE_IS_WRITTEN,
+			   .ret = PAGE_IS_WRITTEN, .vec = vec, .vec_len = 64 };
+	r = do_scan(m, m + 16 * PS, &si);
+	check(r == 3 && region_is(&vec[0], m, 0, 3) && region_is(&vec[1], m, 4, 10) &&
+	      region_is(&vec[2], m, 13, 16) && vec[0].categories == 0,
+	      "basic.category_inverted", "got %ld %s", r, fmt_regions(vec, r, m));
+
+	/* anyof: PRESENT or WRITTEN matches written pages and the read one. */
+	struct scan sa = { .anyof = PAGE_IS_WRITTEN | PAGE_IS_PRESENT,
+			   .ret = PAGE_IS_WRITTEN | PAGE_IS_PRESENT, .vec = vec, .vec_len = 64 };
+	r = do_scan(m, m + 16 * PS, &sa);
+	check(r == 2 && region_is(&vec[0], m, 3, 4) && region_is(&vec[1], m, 10, 13),
+	      "basic.anyof", "got %ld %s", r, fmt_regions(vec, r, m));
+
+	/* Regions split by differing return categories. */
+	struct scan sp = { .mask = PAGE_IS_WPALLOWED, .ret = PAGE_IS_WRITTEN,
+			   .vec = vec, .vec_len = 64 };
+	r = do_scan(m, m + 16 * PS, &sp);
+	check(r == 5 && region_is(&vec[0], m, 0, 3) && region_is(&vec[1], m, 3, 4) &&
+	      region_is(&vec[4], m, 13, 16) && vec[1].categories == PAGE_IS_WRITTEN &&
+	      vec[0].categories == 0,
+	      "basic.regions_split_by_category", "got %ld %s", r, fmt_regions(vec, r, m));
+
+	/* Get and reset. */
+	struct scan sw = { .flags = PM_SCAN_WP_MATCHING, .mask = PAGE_IS_WRITTEN,
+			   .ret = PAGE_IS_WRITTEN, .vec = vec, .vec_len = 64 };
+	r = do_scan(m, m + N * PS, &sw);
+	check(r == 4, "basic.get_and_reset_returns", "got %ld", r);
+	r = do_scan(m, m + N * PS, &s);
+	check(r == 0, "basic.clean_after_reset", "got %ld %s", r, r > 0 ? fmt_regions(vec, r, m) : "");
+	m[11 * PS] = 2;
+	r = do_scan(m, m + N * PS, &s);
+	check(r == 1 && region_is(&vec[0], m, 11, 12), "basic.rewrite_after_reset",
+	      "got %ld %s", r, fmt_regions(vec, r, m));
+
+	/* A kernel write (read(2) into protected memory) counts. */
+	wp_all(m, N * PS);
+	int pfd[2];
+	if (pipe(pfd) == 0) {
+		char b[8] = "abcdefg";
+		ssize_t w = write(pfd[1], b, sizeof(b));
+		ssize_t rd = read(pfd[0], m + 30 * PS + PS - 4, sizeof(b)); /* straddles 30/31 */
+		close(pfd[0]);
+		close(pfd[1]);
+		r = do_scan(m, m + N * PS, &s);
+		check(w == 8 && rd == 8 && r == 1 && region_is(&vec[0], m, 30, 32),
+		      "basic.kernel_write_straddling", "rd %zd got %ld %s", rd, r,
+		      fmt_regions(vec, r, m));
+	}
+
+	/* MADV_DONTNEED drops the protection: reported written (mainline). */
+	wp_all(m, N * PS);
+	m[50 * PS] = 1;
+	wp_all(m, N * PS);
+	madvise(m + 50 * PS, PS, MADV_DONTNEED);
+	r = do_scan(m, m + N * PS, &s);
+	check(r == 1 && region_is(&vec[0], m, 50, 51), "basic.dontneed_reports_written",
+	      "got %ld %s", r, fmt_regions(vec, r, m));
+
+	/* UFFDIO_WRITEPROTECT also protects in async mode, and unprotect. */
+	wp_all(m, N * PS);
+	m[5 * PS] = 1;
+	struct uffdio_writeprotect wp = { .range = { (uintptr_t)m, N * PS },
+					  .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+	int we = ioctl(uffd, UFFDIO_WRITEPROTECT, &wp);
+	r = do_scan(m, m + N * PS, &s);
+	check(we == 0 && r == 0, "basic.uffdio_writeprotect", "rc %d got %ld", we, r);
+	wp.mode = 0;
+	we = ioctl(uffd, UFFDIO_WRITEPROTECT, &wp);
+	r = do_scan(m, m + N * PS, &s);
+	check(we == 0 && r == 1 && region_is(&vec[0], m, 0, N), "basic.uffdio_unprotect",
+	      "rc %d got %ld %s", we, r, fmt_regions(vec, r, m));
+
+	/* Partially covered VMA: register only half of a mapping. */
+	munmap(m, N * PS);
+}
+
+static void test_max_pages_and_resume(void)
+{
+	enum { N = 64 };
+	char *m = map_anon(N * PS, PS);
+	struct page_region vec[64];
+	long r;
+	if (uffd_register_wp(uffd, m, N * PS)) {
+		check(0, "max.register", "errno %d", errno);
+		return;
+	}
+	wp_all(m, N * PS);
+	for (int i = 0; i < 10; i++)
+		m[i * PS] = 1;
+
+	struct scan s = { .flags = PM_SCAN_WP_MATCHING, .max_pages = 4,
+			  .mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN,
+			  .vec = vec, .vec_len = 64 };
+	r = do_scan(m, m + N * PS, &s);
+	check(r == 1 && region_is(&vec[0], m, 0, 4) && s.walk_end == (uintptr_t)m + 4 * PS,
+	      "max.truncates_region", "got %ld %s walk_end %ld", r, fmt_regions(vec, r, m),
+	      (long)((s.walk_end - (uintptr_t)m) / PS));
+	struct scan s2 = { .mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN, .vec = vec, .vec_len = 64 };
+	r = do_scan(m, m + N * PS, &s2);
+	check(r == 1 && region_is(&vec[0], m, 4, 10), "max.only_returned_pages_protected",
+	      "got %ld %s", r, fmt_regions(vec, r, m));
+
+	/* Two runs, max_pages cutting the second. */
+	wp_all(m, N * PS);
+	for (int i = 0; i < 5; i++)
+		m[i * PS] = 1, m[(10 + i) * PS] = 1;
+	s.max_pages = 7;
+	r = do_scan(m, m + N * PS, &s);
+	check(r == 2 && region_is(&vec[0], m, 0, 5) && region_is(&vec[1], m, 10, 12) &&
+	      s.walk_end == (uintptr_t)m + 12 * PS,
+	      "max.cuts_last_region", "got %ld %s", r, fmt_regions(vec, r, m));
+	s.max_pages = 0;
+	r = do_scan(m, m + N * PS, &s);
+	check(r == 1 && region_is(&vec[0], m, 12, 15), "max.resume_rest",
+	      "got %ld %s", r, fmt_regions(vec, r, m));
+
+	/* max_pages exactly used up by a run. */
+	wp_all(m, N * PS);
+	for (int i = 0; i < 3; i++)
+		m[(2 + i) * PS] = 1, m[(20 + i) * PS] = 1;
+	s.max_pages = 3;
+	r = do_scan(m, m + N * PS, &s);
+	check(r == 1 && region_is(&vec[0], m, 2, 5) && s.walk_end > (uintptr_t)m + 4 * PS &&
+	      s.walk_end <= (uintptr_t)m + 20 * PS,
+	      "max.exact_fit", "got %ld %s walk_end %ld", r, fmt_regions(vec, r, m),
+	      (long)((s.walk_end - (uintptr_t)m) / PS));
+	s.max_pages = 0;
+	r = do_scan(m, m + N * PS, &s);
+	check(r == 1 && region_is(&vec[0], m, 20, 23), "max.exact_fit_rest", "got %ld %s", r,
+	      fmt_regions(vec, r, m));
+
+	/* vec_len smaller than the number of runs: walk_end resumption. */
+	wp_all(m, N * PS);
+	for (int i = 0; i < N; i += 2)
+		m[i * PS] = 1;
+	int got[N] = { 0 }, calls = 0, order_ok = 1;
+	uint64_t cur = (uintptr_t)m, last_end = 0;
+	while (cur < (uintptr_t)m + N * PS && calls < 100) {
+		struct scan sr = { .flags = PM_SCAN_WP_MATCHING, .mask = PAGE_IS_WRITTEN,
+				   .ret = PAGE_IS_WRITTEN, .vec = vec, .vec_len = 5 };
+		r = do_scan((void *)cur, m + N * PS, &sr);
+		calls++;
+		if (r < 0 || r > 5)
+			break;
+		for (long i = 0; i < r; i++) {
+			if (vec[i].start < last_end || vec[i].end - vec[i].start != PS)
+				order_ok = 0;
+			last_end = vec[i].end;
+			got[(vec[i].start - (uintptr_t)m) / PS]++;
+		}
+		if (r == 5 && sr.walk_end != vec[4].end + PS && sr.walk_end != vec[4].end)
+			order_ok = 0;
+		if (sr.walk_end <= cur)
+			break;
+		cur = sr.walk_end;
+	}
+	int all = 1;
+	for (int i = 0; i < N; i++)
+		if (got[i] != (i % 2 == 0))
+			all = 0;
+	check(all && order_ok && calls == 7, "resume.small_vec_len",
+	      "all %d order %d calls %d", all, order_ok, calls);
+	struct scan s3 = { .mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN, .vec = vec, .vec_len = 64 };
+	r = do_scan(m, m + N * PS, &s3);
+	check(r == 0, "resume.all_reset", "got %ld", r);
+
+	/* vec_len 1 + max_pages together. */
+	for (int i = 0; i < 8; i++)
+		m[(30 + i) * PS] = 1;
+	struct scan s4 = { .flags = PM_SCAN_WP_MATCHING, .mask = PAGE_IS_WRITTEN, .max_pages = 3,
+			   .ret = PAGE_IS_WRITTEN, .vec = vec, .vec_len = 1 };
+	long total = 0;
+	cur = (uintptr_t)m;
+	for (int k = 0; k < 10 && cur < (uintptr_t)m + N * PS; k++) {
+		r = do_scan((void *)cur, m + N * PS, &s4);
+		if (r < 0)
+			break;
+		if (r == 1)
+			total += (vec[0].end - vec[0].start) / PS;
+		cur = s4.walk_end;
+	}
+	check(total == 8, "resume.vec1_max3", "total %ld", total);
+
+	/* WP-only mode (vec NULL) ignores max_pages and protects everything. */
+	for (int i = 0; i < 8; i++)
+		m[(30 + i) * PS] = 1;
+	struct scan s5 = { .flags = PM_SCAN_WP_MATCHING, .mask = PAGE_IS_WRITTEN, .max_pages = 2,
+			   .ret = PAGE_IS_WRITTEN };
+	r = do_scan(m, m + N * PS, &s5);
+	long r2 = do_scan(m, m + N * PS, &s3);
+	check(r == 0 && r2 == 0 && s5.walk_end == (uintptr_t)m + N * PS, "resume.wp_only_mode",
+	      "got %ld then %ld", r, r2);
+	munmap(m, N * PS);
+}
+
+static int thp_usable(void)
+{
+	char b[64] = "";
+	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	return n > 0 && !strstr(b, "[never]");
+}
+
+static void test_thp(void)
+{
+	if (!thp_usable()) {
+		skip("thp", "THP disabled");
+		return;
+	}
+	char *m = map_anon(2 * HPS, HPS);
+	struct page_region vec[64];
+	long r;
+	madvise(m, 2 * HPS, MADV_HUGEPAGE);
+	memset(m, 1, HPS); /* first 2M: expected THP */
+	struct scan sh = { .ret = PAGE_IS_HUGE | PAGE_IS_WRITTEN | PAGE_IS_PRESENT,
+			   .mask = PAGE_IS_PRESENT, .vec = vec, .vec_len = 64 };
+	r = do_scan(m, m + HPS, &sh);
+	if (!(r == 1 && (vec[0].categories & PAGE_IS_HUGE))) {
+		skip("thp", "no huge page allocated");
+		munmap(m, 2 * HPS);
+		return;
+	}
+	check(region_is(&vec[0], m, 0, 512), "thp.reported_as_one_region", "%s",
+	      fmt_regions(vec, r, m));
+	if (uffd_register_wp(uffd, m, 2 * HPS)) {
+		check(0, "thp.register", "errno %d", errno);
+		return;
+	}
+	r = do_scan(m, m + HPS, &sh);
+	check(r == 1 && vec[0].categories == (PAGE_IS_HUGE | PAGE_IS_WRITTEN | PAGE_IS_PRESENT),
+	      "thp.written_huge", "got %ld %s", r, fmt_regions(vec, r, m));
+
+	wp_all(m + HPS, HPS); /* second half: unpopulated, protected */
+	/* Partial get-and-reset with max_pages splits and protects exactly. */
+	struct scan sw = { .flags = PM_SCAN_WP_MATCHING, .max_pages = 10,
+			   .mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN, .vec = vec, .vec_len = 64 };
+	r = do_scan(m, m + 2 * HPS, &sw);
+	check(r == 1 && region_is(&vec[0], m, 0, 10), "thp.partial_reset_returns",
+	      "got %ld %s", r, fmt_regions(vec, r, m));
+	struct scan s = { .mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN, .vec = vec, .vec_len = 64 };
+	r = do_scan(m, m + 2 * HPS, &s);
+	check(r == 1 && region_is(&vec[0], m, 10, 512), "thp.partial_reset_exact",
+	      "got %ld %s", r, fmt_regions(vec, r, m));
+
+	/* Partial range on a second THP (range ends mid-huge-page). */
+	memset(m + HPS, 2, HPS);
+	struct scan sh2 = sh;
+	r = do_scan(m + HPS, m + 2 * HPS, &sh2);
+	int second_huge = r == 1 && (vec[0].categories & PAGE_IS_HUGE);
+	sw.max_pages = 0;
+	r = do_scan(m + HPS, m + HPS + 100 * PS, &sw);
+	check(r == 1 && region_is(&vec[0], m, 512, 612), "thp.subrange_reset_returns",
+	      "got %ld %s (second huge: %d)", r, fmt_regions(vec, r, m), second_huge);
+	r = do_scan(m + HPS, m + 2 * HPS, &s);
+	check(r == 1 && region_is(&vec[0], m, 612, 1024), "thp.subrange_reset_exact",
+	      "got %ld %s", r, fmt_regions(vec, r, m));
+
+	/* Whole reset, then single writes are page-exact. */
+	r = wp_all(m, 2 * HPS);
+	check(r == 0, "thp.wp_all", "got %ld", r);
+	m[100 * PS] = 3;
+	m[700 * PS] = 3;
+	r = do_scan(m, m + 2 * HPS, &s);
+	check(r == 2 && region_is(&vec[0], m, 100, 101) && region_is(&vec[1], m, 700, 701),
+	      "thp.write_after_reset_page_exact", "got %ld %s", r, fmt_regions(vec, r, m));
+
+	/* A fresh, fully covered THP protected by WP-only mode stays huge until written. */
+	char *n = map_anon(HPS, HPS);
+	madvise(n, HPS, MADV_HUGEPAGE);
+	memset(n, 1, HPS);
+	r = do_scan(n, n + HPS, &sh);
+	if (r == 1 && (vec[0].categories & PAGE_IS_HUGE) && !uffd_register_wp(uffd, n, HPS)) {
+		r = wp_all(n, HPS);
+		struct scan sh3 = { .ret = PAGE_IS_HUGE | PAGE_IS_WRITTEN | PAGE_IS_PRESENT,
+				    .mask = PAGE_IS_PRESENT, .vec = vec, .vec_len = 64 };
+		long r3 = do_scan(n, n + HPS, &sh3);
+		check(r == 0 && r3 == 1 && vec[0].categories == (PAGE_IS_HUGE | PAGE_IS_PRESENT),
+		      "thp.full_wp_keeps_huge", "got %ld/%ld %s", r, r3, fmt_regions(vec, r3, n));
+		n[5 * PS] = 1;
+		r = do_scan(n, n + HPS, &s);
+		check(r == 1 && region_is(&vec[0], n, 5, 6), "thp.write_to_wp_huge_page_exact",
+		      "got %ld %s", r, fmt_regions(vec, r, n));
+		/* get-and-reset with vec over a whole written THP */
+		memset(n, 4, HPS);
+		r = do_scan(n, n + HPS, &sw);
+		long r4 = do_scan(n, n + HPS, &s);
+		check(r == 1 && region_is(&vec[0], n, 0, 512) && r4 == 0, "thp.whole_get_and_reset",
+		      "got %ld then %ld", r, r4);
+	} else {
+		skip("thp.full_wp_keeps_huge", "second THP not allocated");
+	}
+	munmap(n, HPS);
+	munmap(m, 2 * HPS);
+}
+
+static void test_shmem(void)
+{
+	enum { N = 32 };
+	char *m = mmap(NULL, N * PS, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct page_region vec[64];
+	long r;
+	if (m == MAP_FAILED) {
+		skip("shmem", "mmap failed");
+		return;
+	}
+	int e = uffd_register_wp(uffd, m, N * PS);
+	if (e) {
+		skip("shmem", "register failed");
+		munmap(m, N * PS);
+		return;
+	}
+	m[0] = 1; /* populate one page before protecting */
+	r = wp_all(m, N * PS);
+	struct scan s = { .mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN, .vec = vec, .vec_len = 64 };
+	long r0 = do_scan(m, m + N * PS, &s);
+	check(r == 0 && r0 == 0, "shmem.clean_after_wp", "got %ld/%ld %s", r, r0, fmt_regions(vec, r0, m));
+	m[0] = 2;
+	m[7 * PS] = 2;
+	m[8 * PS] = 2;
+	r = do_scan(m, m + N * PS, &s);
+	check(r == 2 && region_is(&vec[0], m, 0, 1) && region_is(&vec[1], m, 7, 9),
+	      "shmem.written", "got %ld %s", r, fmt_regions(vec, r, m));
+	struct scan sr = { .ret = PAGE_IS_WRITTEN | PAGE_IS_FILE | PAGE_IS_PRESENT,
+			   .mask = PAGE_IS_WRITTEN, .vec = vec, .vec_len = 64 };
+	r = do_scan(m, m + PS, &sr);
+	check(r == 1 && vec[0].categories == (PAGE_IS_WRITTEN | PAGE_IS_FILE | PAGE_IS_PRESENT),
+	      "shmem.categories", "got %ld %s", r, fmt_regions(vec, r, m));
+	struct scan sw = { .flags = PM_SCAN_WP_MATCHING, .max_pages = 2, .mask = PAGE_IS_WRITTEN,
+			   .ret = PAGE_IS_WRITTEN, .vec = vec, .vec_len = 64 };
+	r = do_scan(m, m + N * PS, &sw);
+	long r2 = do_scan(m, m + N * PS, &s);
+	check(r == 2 && r2 == 1 && region_is(&vec[0], m, 8, 9), "shmem.max_pages_reset",
+	      "got %ld then %ld %s", r, r2, fmt_regions(vec, r2, m));
+	/* zap of a shmem page keeps the protection (marker) */
+	wp_all(m, N * PS);
+	madvise(m + 7 * PS, PS, MADV_DONTNEED);
+	r = do_scan(m, m + N * PS, &s);
+	volatile char c = m[7 * PS];
+	(void)c;
+	check(r == 0 && c == 2, "shmem.zap_keeps_protection", "got %ld %s", r, fmt_regions(vec, r, m));
+	munmap(m, N * PS);
+}
+
+/* Writers store increasing counters into random pages while the main thread
+ * drains with get-and-reset; after they stop, every page's last value must
+ * have been seen right after a scan that returned it. */
+enum { CN = 512, CW = 2 };
+static char *cmem;
+static volatile int cstop;
+static unsigned long cwrites[CW];
+
+static void *writer(void *arg)
+{
+	long id = (long)arg;
+	unsigned int seed = 12345 + id;
+	unsigned long n = 0;
+	while (!cstop) {
+		unsigned p = rand_r(&seed) % CN;
+		/* Pages are split between writers so counters stay monotonic per page. */
+		p = (p / CW) * CW + id;
+		if (p >= CN)
+			continue;
+		volatile uint64_t *slot = (volatile uint64_t *)(cmem + p * PS + (rand_r(&seed) % 8) * 512);
+		uint64_t *ctr = (uint64_t *)(cmem + p * PS);
+		uint64_t v = __atomic_load_n(ctr, __ATOMIC_RELAXED) + 1;
+		*slot = v;
+		__atomic_store_n(ctr, v, __ATOMIC_RELEASE);
+		n++;
+	}
+	cwrites[id] = n;
+	return NULL;
+}
+
+static long drain(uint64_t *seen, struct page_region *vec, size_t vlen, uint64_t max_pages)
+{
+	uint64_t cur = (uintptr_t)cmem, end = (uintptr_t)cmem + CN * PS;
+	long pages = 0;
+	while (cur < end) {
+		struct scan s = { .flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+				  .mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN,
+				  .vec = vec, .vec_len = vlen, .max_pages = max_pages };
+		long r = do_scan((void *)cur, (void *)end, &s);
+		if (r < 0)
+			return -s.err;
+		for (long i = 0; i < r; i++)
+			for (uint64_t a = vec[i].start; a < vec[i].end; a += PS) {
+				/* The scan returned (and re-protected) this page: its
+				 * content now includes every write before the reset. */
+				seen[(a - (uintptr_t)cmem) / PS] =
+					__atomic_load_n((uint64_t *)a, __ATOMIC_ACQUIRE);
+				pages++;
+			}
+		cur = s.walk_end;
+	}
+	return pages;
+}
+
+static void test_concurrent(double seconds)
+{
+	cmem = map_anon(CN * PS, PS);
+	madvise(cmem, CN * PS, MADV_NOHUGEPAGE);
+	if (uffd_register_wp(uffd, cmem, CN * PS)) {
+		check(0, "concurrent.register", "errno %d", errno);
+		return;
+	}
+	wp_all(cmem, CN * PS);
+	static uint64_t seen[CN];
+	struct page_region vec[16];
+	pthread_t t[CW];
+	cstop = 0;
+	for (long i = 0; i < CW; i++)
+		pthread_create(&t[i], NULL, writer, (void *)i);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	long drains = 0, pages = 0, err = 0;
+	do {
+		long r = drain(seen, vec, 1 + drains % 16, drains % 3 ? 0 : 7 + drains % 50);
+		if (r < 0) {
+			err = r;
+			break;
+		}
+		pages += r;
+		drains++;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while ((t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9 < seconds);
+	cstop = 1;
+	for (int i = 0; i < CW; i++)
+		pthread_join(t[i], NULL);
+	long r = drain(seen, vec, 16, 0);
+	if (r < 0)
+		err = r;
+	long lost = 0, first = -1;
+	for (int p = 0; p < CN; p++) {
+		uint64_t v = *(uint64_t *)(cmem + p * PS);
+		if (v != seen[p]) {
+			lost++;
+			if (first < 0)
+				first = p;
+		}
+	}
+	printf("INFO concurrent: %ld drains, %ld pages returned, %lu+%lu writes\n", drains, pages,
+	       cwrites[0], cwrites[1]);
+	check(err == 0 && lost == 0 && drains > 1 && cwrites[0] > 0,
+	      "concurrent.no_lost_write", "err %ld lost %ld (first page %ld) drains %ld", err, lost,
+	      first, drains);
+	/* After everything stopped: all clean. */
+	r = drain(seen, vec, 16, 0);
+	check(r == 0, "concurrent.clean_at_end", "got %ld", r);
+	munmap(cmem, CN * PS);
+}
+
+static void test_unsupported(void)
+{
+	uint64_t got = 0;
+	int fd = uffd_open(0, &got);
+	check(fd >= 0, "stock.uffd_api_plain", "err %d", -fd);
+	if (fd >= 0) {
+		printf("INFO features 0x%llx\n", (unsigned long long)got);
+		check(!(got & (UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED)),
+		      "stock.no_async_features_reported", "features %llx", (unsigned long long)got);
+		close(fd);
+	}
+	fd = uffd_open(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED, NULL);
+	check(fd == -EINVAL, "stock.async_api_einval", "got %d", fd);
+	if (fd >= 0)
+		close(fd);
+	struct pm_scan_arg a = { .size = sizeof(a) };
+	long r = ioctl(pagemap_fd, PAGEMAP_SCAN, &a) < 0 ? -errno : 0;
+	check(r == -ENOTTY || r == -EINVAL, "stock.pagemap_scan_unsupported", "got %ld", r);
+}
+
+int main(int argc, char **argv)
+{
+	int expect_unsupported = argc > 1 && !strcmp(argv[1], "--expect-unsupported");
+	double secs = getenv("CONCURRENT_SECONDS") ? atof(getenv("CONCURRENT_SECONDS")) : 2.0;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
+	if (pagemap_fd < 0) {
+		perror("open /proc/self/pagemap");
+		printf("0 passed, 1 failed\n");
+		return 1;
+	}
+	if (expect_unsupported) {
+		test_unsupported();
+	} else {
+		uint64_t got = 0;
+		uffd = uffd_open(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED |
+					 UFFD_FEATURE_WP_HUGETLBFS_SHMEM, &got);
+		if (uffd < 0)
+			uffd = uffd_open(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED, &got);
+		check(uffd >= 0, "api.async_features", "UFFDIO_API errno %d", -uffd);
+		if (uffd >= 0) {
+			printf("INFO features 0x%llx\n", (unsigned long long)got);
+			check((got & UFFD_FEATURE_WP_ASYNC) && (got & UFFD_FEATURE_WP_UNPOPULATED),
+			      "api.features_reported", "features %llx", (unsigned long long)got);
+			test_args();
+			test_basic();
+			test_max_pages_and_resume();
+			test_thp();
+			test_shmem();
+			test_concurrent(secs);
+		}
+	}
+	printf("%d passed, %d failed, %d skipped\n", npass, nfail, nskip);
+	return nfail ? 1 : 0;
+}
