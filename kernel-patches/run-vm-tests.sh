@@ -173,7 +173,8 @@ cp /bin/busybox "$ROOT/bin/busybox"
 cp "$TESTS"/* "$ROOT/tests/"
 if [ -n "$PROJECT_TESTS" ]; then
 	mkdir -p "$ROOT/lib"
-	for lib in $(ldd "$TESTS/writewatch-tests" | grep -o '/[^ ]*'); do
+	# ldd the binary where it was built: its rpath is relative to it.
+	for lib in $(ldd "$PB/tests/writewatch-tests" | grep -o '/[^ ]*'); do
 		case "$lib" in
 		*/ld-linux*) mkdir -p "$ROOT$(dirname "$lib")"; cp -L "$lib" "$ROOT$lib" ;;
 		*) cp -L "$lib" "$ROOT/lib/" ;;
