@@ -406,7 +406,7 @@ def chart(rows, contestants, tgts, meta):
                 lab += " " + size_label(r["pages"])
             bar_groups.append((lab, r["unit"], r["by_contestant"]))
     n_bars = sum(1 + len([c for c in cols if c in by]) for _, _, by in bar_groups)
-    H = 150 + len(tgts) * 15 + len(scan_measures) * (ph + 45) + n_bars * 13 + 80
+    H = 150 + len(tgts) * 15 + len(scan_measures) * (ph + 55) + n_bars * 13 + 80
     svg = Svg(W, H)
     svg.text(20, 28, "writewatch benchmark: medians of repeated runs, whiskers min..max (log scales; lower is better)",
              16, weight="bold")
@@ -424,8 +424,8 @@ def chart(rows, contestants, tgts, meta):
         y += 15
     y += 25
     for m in scan_measures:
-        svg.text(20, y - 2, f"{LABEL[m]}: ns per region page vs region size", 12, weight="bold")
-        y += 20
+        svg.text(20, y, f"{LABEL[m]}: ns per region page vs region size", 13, weight="bold")
+        y += 30
         for i, f in enumerate(fracs):
             line_panel(svg, 50 + i * (pw + 48), y, pw, ph, f"dirty {f * 100:g}%", rows, m, f, cols)
         y += ph + 25
