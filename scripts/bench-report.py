@@ -390,6 +390,38 @@ def bar_panel(svg, x, y, w, groups, cols):
     return y + 16
 
 
+def heatmap(svg, x, y, title, rows, measure, num, den, limit):
+    """Ratio num/den of medians, sizes down, dirty fractions across; green when
+    within 'limit', red over it. Returns the height used."""
+    cells = {}
+    for r in rows:
+        if r["measure"] != measure:
+            continue
+        a, b = r["by_contestant"].get(num), r["by_contestant"].get(den)
+        if a and b and b["median"] > 0:
+            cells[(r["pages"], r["dirty"])] = a["median"] / b["median"]
+    svg.text(x, y, title, 10, weight="bold")
+    if not cells:
+        svg.text(x, y + 16, "not measured", 10, color="#777")
+        return 30
+    sizes = sorted({p for p, _ in cells})
+    fracs = sorted({f for _, f in cells})
+    cw, ch, lw = 40, 16, 34
+    for j, f in enumerate(fracs):
+        svg.text(x + lw + j * cw + cw / 2, y + 14, f"{f * 100:g}%", 9, "middle", color="#555")
+    for i, p in enumerate(sizes):
+        yy = y + 18 + i * ch
+        svg.text(x + lw - 4, yy + 12, size_label(p).split("/")[-1], 9, "end", color="#555")
+        for j, f in enumerate(fracs):
+            v = cells.get((p, f))
+            if v is None:
+                continue
+            col = "#cfeccf" if v <= limit else "#f6c9c9"
+            svg.add(f'<rect x="{x + lw + j * cw}" y="{yy}" width="{cw - 2}" height="{ch - 2}" fill="{col}"/>')
+            svg.text(x + lw + j * cw + cw / 2 - 1, yy + 11, f"{v:.2f}", 9, "middle")
+    return 18 + len(sizes) * ch + 14
+
+
 def chart(rows, contestants, tgts, meta):
     cols = [c for c in ORDER if c in contestants]
     W = 1240
@@ -406,7 +438,7 @@ def chart(rows, contestants, tgts, meta):
                 lab += " " + size_label(r["pages"])
             bar_groups.append((lab, r["unit"], r["by_contestant"]))
     n_bars = sum(1 + len([c for c in cols if c in by]) for _, _, by in bar_groups)
-    H = 150 + len(tgts) * 15 + len(scan_measures) * (ph + 55) + n_bars * 13 + 80
+    H = 150 + len(tgts) * 15 + 200 + len(scan_measures) * (ph + 55) + n_bars * 13 + 80
     svg = Svg(W, H)
     svg.text(20, 28, "writewatch benchmark: medians of repeated runs, whiskers min..max (log scales; lower is better)",
              16, weight="bold")
@@ -422,7 +454,16 @@ def chart(rows, contestants, tgts, meta):
         svg.text(20, y, t["status"], 11, weight="bold", color=col)
         svg.text(62, y, f"{t['target']} -- {t['detail']}"[:190], 11)
         y += 15
-    y += 25
+    y += 18
+    maps = [("kernel / floor: GetWriteWatch (<= 1.15)", "gww", KERNEL, FLOOR, 1.15),
+            ("kernel / floor: GWW+RESET (<= 1.15)", "gww_reset", KERNEL, FLOOR, 1.15),
+            ("fault / wine8: GetWriteWatch (<= 1)", "gww", FAULT, WINE, 1.0),
+            ("fault / wine8: GWW+RESET (<= 1)", "gww_reset", FAULT, WINE, 1.0),
+            ("fault / wine8: ResetWriteWatch (<= 1)", "reset", FAULT, WINE, 1.0)]
+    hmax = 0
+    for i, (t, m, a, b, lim) in enumerate(maps):
+        hmax = max(hmax, heatmap(svg, 20 + i * 244, y, t, rows, m, a, b, lim))
+    y += hmax + 20
     for m in scan_measures:
         svg.text(20, y, f"{LABEL[m]}: ns per region page vs region size", 13, weight="bold")
         y += 30
@@ -430,7 +471,8 @@ def chart(rows, contestants, tgts, meta):
             line_panel(svg, 50 + i * (pw + 48), y, pw, ph, f"dirty {f * 100:g}%", rows, m, f, cols)
         y += ph + 25
     y += 10
-    bar_panel(svg, 20, y, W - 40, bar_groups, cols)
+    y = bar_panel(svg, 20, y, W - 40, bar_groups, cols)
+    svg.h = int(y + 10)
     return svg.render()
 
 
