@@ -137,7 +137,7 @@ def aggregate(recs):
 
 # ------------------------------------------------------------------ targets
 
-def targets(rows, contestants):
+def targets(rows, contestants, failed=()):
     out = []
 
     def add(name, status, detail, misses=None):
@@ -240,6 +240,9 @@ def targets(rows, contestants):
            for r in rows for c, s in r["by_contestant"].items() if not s["ok"]]
     add("every measured call returned the expected pages", "MISS" if bad else "PASS",
         f"{len(bad)} wrong" if bad else "all checks passed", bad)
+    add("every benchmark process exited normally", "MISS" if failed else "PASS",
+        f"{len(failed)} failed (timeout is exit 124; results up to the failure are used)"
+        if failed else "all exited 0", list(failed))
     return out
 
 
@@ -490,7 +493,13 @@ def main():
                          key=lambda c: ORDER.index(c) if c in ORDER else 99)
     runs = {c: len({r["run"] for r in recs if r["contestant"] == c}) for c in contestants}
     rows = aggregate(recs)
-    tgts = targets(rows, contestants)
+    failed = []
+    for path in sorted(glob.glob(os.path.join(a.raw, "*.exit"))):
+        with open(path) as f:
+            rc = f.read().strip()
+        if rc != "0":
+            failed.append(f"{os.path.basename(path)[:-5]}: exit {rc}")
+    tgts = targets(rows, contestants, failed)
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     meta = (f"{now}, {a.mode or '?'} mode, runs per contestant: "
             + ", ".join(f"{c} {n}" for c, n in runs.items())

@@ -131,6 +131,7 @@ run_one() { # contestant repeat
 	esac
 	# Wine's console may turn \n into \r\n.
 	tr -d '\r' <"$f" >"$f.tmp" && mv "$f.tmp" "$f"
+	echo "${rc:-0}" >"$raw/$c.$r.exit"
 	log "  $c done in $(( $(date +%s) - t0 )) s${rc:+ (exit $rc)}"
 	unset rc
 }
