@@ -13,8 +13,8 @@
 #                writewatch-kernel,writewatch-fault,wine,floor-uffd,floor-untracked
 #   --no-install do not apt-get missing packages
 #
-# Contestants of one run are interleaved (kernel, fault, wine, floors, then the
-# next repeat) so that noise from other work on the machine spreads over all.
+# Contestants of one run are interleaved (kernel, floor, fault, wine, untracked,
+# then the next repeat) so that noise from other work on the machine spreads over all.
 set -eu
 
 mode=short
@@ -82,7 +82,9 @@ raw="$out/raw"
 rm -rf "$raw"
 mkdir -p "$raw"
 
-all="writewatch-kernel writewatch-fault wine floor-uffd floor-untracked"
+# Order matters on a noisy machine: each backend runs right beside what it is
+# compared with (kernel beside the floor, fault beside Wine).
+all="writewatch-kernel floor-uffd writewatch-fault wine floor-untracked"
 want() { [ -z "$only" ] || case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 contestants=
 for c in $all; do
