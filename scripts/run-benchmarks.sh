@@ -64,8 +64,13 @@ fi
 # --- build ------------------------------------------------------------------
 case "$builddir" in /*) ;; *) builddir="$src/$builddir" ;; esac
 bin="$builddir/bench"
+# Only the benchmark programs (and what they link) are built, not the tests.
+bench_targets() {
+	ninja -C "$builddir" -t targets all 2>/dev/null |
+		sed -n 's#^\(bench/ww_[a-z_]*\(\.exe\)\{0,1\}\): .*#\1#p' | sort -u
+}
 if { [ -f "$builddir/build.ninja" ] || meson setup "$builddir" "$src" >&2; } &&
-	ninja -C "$builddir" >&2; then
+	targets=$(bench_targets) && [ -n "$targets" ] && ninja -C "$builddir" $targets >&2; then
 	log "built with meson in $builddir"
 else
 	# The project as a whole does not build: still measure what needs no library.
