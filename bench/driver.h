@@ -565,11 +565,20 @@ static void bench_wine_format_emit(const struct bench_ops *ops, unsigned threads
 static void bench_usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s [--short|--long]            run the whole suite, JSON lines on stdout\n"
+		"usage: %s [--short|--long] [PART...]  run the suite (or only the PARTs: first-write,\n"
+		"                                       scan, drain, wine, memory), JSON lines on stdout\n"
 		"       %s wine THREADS PAGES DELAY_MS RANDOM RESET [SECONDS]\n"
 		"                                       the Wine developers' format: prints\n"
 		"                                       average write time (ns) / GetWriteWatch time (us)\n",
 		argv0, argv0);
+}
+
+static int bench_has_arg(int argc, char **argv, const char *name)
+{
+	for (int i = 2; i < argc; i++)
+		if (!strcmp(argv[i], name))
+			return 1;
+	return 0;
 }
 
 /* Returns the process exit code. */
@@ -597,6 +606,8 @@ static int bench_main(const struct bench_ops *ops, int argc, char **argv,
 		bench_usage(argv[0]);
 		return 2;
 	}
+	/* Optional list of parts to run; none means all. */
+#define BENCH_PART(name) (argc <= 2 || bench_has_arg(argc, argv, name))
 
 	{
 		static const uint64_t short_sizes[] = { 16, 1024, 16384 };
@@ -607,19 +618,22 @@ static int bench_main(const struct bench_ops *ops, int argc, char **argv,
 		int nsizes = long_mode ? 7 : 3;
 		double secs = long_mode ? 2.0 : 0.5;
 
-		bench_first_write(ops, long_mode ? 65536 : 4096, 9);
-		if (ops->get) {
+		if (BENCH_PART("first-write"))
+			bench_first_write(ops, long_mode ? 65536 : 4096, 9);
+		if (ops->get && BENCH_PART("scan"))
 			bench_scan(ops, sizes, nsizes, fracs, 4, long_mode);
+		if (ops->get && BENCH_PART("drain"))
 			bench_drain(ops, 16384, chunks, 3, long_mode ? 7 : 3);
+		if (BENCH_PART("wine")) {
+			bench_wine_format_emit(ops, 6, 1080, 3, 1, 1, secs);
+			bench_wine_format_emit(ops, 8, 8192, 3, 1, 1, secs);
+			if (long_mode) {
+				bench_wine_format_emit(ops, 1, 1080, 3, 0, 1, secs);
+				bench_wine_format_emit(ops, 2, 65536, 10, 1, 1, secs);
+				bench_wine_format_emit(ops, 4, 8192, 3, 1, 0, secs);
+			}
 		}
-		bench_wine_format_emit(ops, 6, 1080, 3, 1, 1, secs);
-		bench_wine_format_emit(ops, 8, 8192, 3, 1, 1, secs);
-		if (long_mode) {
-			bench_wine_format_emit(ops, 1, 1080, 3, 0, 1, secs);
-			bench_wine_format_emit(ops, 2, 65536, 10, 1, 1, secs);
-			bench_wine_format_emit(ops, 4, 8192, 3, 1, 0, secs);
-		}
-		if (extra_measures)
+		if (extra_measures && BENCH_PART("memory"))
 			extra_measures(ops, long_mode);
 	}
 	return 0;
