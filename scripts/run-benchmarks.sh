@@ -7,7 +7,8 @@
 #   --short      (default) a subset of sizes, 3 runs: about a minute or two
 #   --long       the full grid, 16 pages .. 1 GiB, 5 runs
 #   --runs N     repeats of each contestant (medians are over these)
-#   --builddir   meson build directory (default: build); results go to
+#   --builddir   (or --build) meson build directory (default: build; set up
+#                with --buildtype=release if it does not exist); results go to
 #                DIR/bench-results/{results.json,results.svg,table.txt,raw/}
 #   --only LIST  comma-separated contestants among
 #                writewatch-kernel,writewatch-fault,wine,floor-uffd,floor-untracked
@@ -28,12 +29,12 @@ while [ $# -gt 0 ]; do
 	--long) mode=long ;;
 	--runs) runs=$2; shift ;;
 	--runs=*) runs=${1#--runs=} ;;
-	--builddir) builddir=$2; shift ;;
-	--builddir=*) builddir=${1#--builddir=} ;;
+	--builddir|--build) builddir=$2; shift ;;
+	--builddir=*|--build=*) builddir=${1#*=} ;;
 	--only) only=$2; shift ;;
 	--only=*) only=${1#--only=} ;;
 	--no-install) install=0 ;;
-	-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run-benchmarks: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -69,7 +70,7 @@ bench_targets() {
 	ninja -C "$builddir" -t targets all 2>/dev/null |
 		sed -n 's#^\(bench/ww_[a-z_]*\(\.exe\)\{0,1\}\): .*#\1#p' | sort -u
 }
-if { [ -f "$builddir/build.ninja" ] || meson setup "$builddir" "$src" >&2; } &&
+if { [ -f "$builddir/build.ninja" ] || meson setup --buildtype=release "$builddir" "$src" >&2; } &&
 	targets=$(bench_targets) && [ -n "$targets" ] && ninja -C "$builddir" $targets >&2; then
 	log "built with meson in $builddir"
 else
