@@ -321,7 +321,8 @@ class Svg:
 def log_range(values):
     lo = min(v for v in values if v > 0)
     hi = max(values)
-    a, b = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    # Half the smallest value still gets a visible bar / point above the axis.
+    a, b = math.floor(math.log10(lo * 0.5)), math.ceil(math.log10(hi))
     if a == b:
         b += 1
     return a, b
@@ -449,7 +450,7 @@ def chart(rows, contestants, tgts, meta):
                 lab += " " + size_label(r["pages"])
             bar_groups.append((lab, r["unit"], r["by_contestant"]))
     n_bars = sum(1 + len([c for c in cols if c in by]) for _, _, by in bar_groups)
-    H = 150 + len(tgts) * 15 + 200 + len(scan_measures) * (ph + 55) + n_bars * 13 + 80
+    H = 150 + len(tgts) * 15 + 200 + len(scan_measures) * (ph + 55) + n_bars * 13 + 140
     svg = Svg(W, H)
     svg.text(20, 28, "writewatch benchmark: medians of repeated runs, whiskers min..max (log scales; lower is better)",
              16, weight="bold")
@@ -482,7 +483,12 @@ def chart(rows, contestants, tgts, meta):
             line_panel(svg, 50 + i * (pw + 48), y, pw, ph, f"dirty {f * 100:g}%", rows, m, f, cols)
         y += ph + 25
     y += 10
-    y = bar_panel(svg, 20, y, W - 40, bar_groups, cols)
+    timing = [g for g in bar_groups if g[1] != "B/page"]
+    memory = [g for g in bar_groups if g[1] == "B/page"]
+    y = bar_panel(svg, 20, y, W - 40, timing, cols)
+    if memory:
+        svg.text(20, y + 4, "library memory per watched page (bytes; reference: 1 byte per page)", 12, weight="bold")
+        y = bar_panel(svg, 20, y + 14, W - 40, memory, cols)
     svg.h = int(y + 10)
     return svg.render()
 
