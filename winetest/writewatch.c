@@ -14,6 +14,7 @@
 #include <string.h>
 
 #ifndef _WIN32
+#include <pthread.h>
 #include <unistd.h>
 #if defined(__has_include)
 #if __has_include(<writewatch/writewatch.h>)
@@ -871,6 +872,255 @@ static void test_straddle(void)
     free_region(base);
 }
 
+static void test_access_kinds(void)
+{
+    const SIZE_T size = 16 * PAGE;
+    volatile char *v;
+    char *base, *x;
+    long sum = 0;
+    int i;
+
+    base = alloc_watched(size, MEM_RESERVE | MEM_COMMIT);
+    ok(base != NULL, "VirtualAlloc failed: %lu\n", (unsigned long)GetLastError());
+    if (!base) return;
+    v = base;
+
+    /* reads never mark, neither of untouched nor of written pages */
+    for (i = 0; i < 16; i++) sum += v[i * PAGE + 100];
+    ok(sum == 0, "fresh memory not zero\n");
+    expect_written(0, base, base, size, 64, -1);
+    write_pages(base, 2);
+    expect_written(WRITE_WATCH_FLAG_RESET, base, base, size, 64, 2);
+    sum = v[2 * PAGE + 17];
+    ok(sum == 3, "contents lost across get-and-reset\n");
+    expect_written(0, base, base, size, 64, -1);
+
+    /* atomic read-modify-write instructions mark the page */
+    __atomic_fetch_add((long *)(base + 4 * PAGE), 1, __ATOMIC_SEQ_CST);
+    {
+        long expected = 0;
+        __atomic_compare_exchange_n((long *)(base + 6 * PAGE + 8), &expected, 5, 0,
+                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    }
+    __atomic_exchange_n((int *)(base + 8 * PAGE + 4), 7, __ATOMIC_SEQ_CST);
+    expect_written(WRITE_WATCH_FLAG_RESET, base, base, size, 64, 4, 6, 8);
+
+    /* the kernel reading from watched memory (a pipe write) is not a write */
+#ifdef _WIN32
+    {
+        HANDLE rd, wr;
+        DWORD done = 0;
+        char buf[64];
+        if (CreatePipe(&rd, &wr, NULL, 0))
+        {
+            BOOL r = WriteFile(wr, base + 10 * PAGE - 32, 64, &done, NULL);
+            ok(r && done == 64, "WriteFile from watched memory failed: %lu\n",
+               (unsigned long)GetLastError());
+            r = ReadFile(rd, buf, sizeof(buf), &done, NULL);
+            ok(r && done == 64, "ReadFile failed\n");
+            CloseHandle(rd);
+            CloseHandle(wr);
+        }
+        else skip("CreatePipe failed\n");
+    }
+#else
+    {
+        int fds[2];
+        char buf[64];
+        if (!pipe(fds))
+        {
+            ssize_t n = write(fds[1], base + 10 * PAGE - 32, 64);
+            ok(n == 64, "write(2) from watched memory returned %ld\n", (long)n);
+            n = read(fds[0], buf, sizeof(buf));
+            ok(n == 64, "read(2) returned %ld\n", (long)n);
+            close(fds[0]);
+            close(fds[1]);
+        }
+        else skip("pipe failed\n");
+    }
+#endif
+    expect_written(0, base, base, size, 64, -1);
+    free_region(base);
+
+    /* PAGE_EXECUTE_READWRITE watched memory is tracked the same way */
+    x = VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH,
+                     PAGE_EXECUTE_READWRITE);
+    ok(x != NULL, "VirtualAlloc(PAGE_EXECUTE_READWRITE) failed: %lu\n",
+       (unsigned long)GetLastError());
+    if (x)
+    {
+        expect_written(0, x, x, size, 64, -1);
+        write_pages(x, 1, 14);
+        expect_written(0, x, x, size, 64, 1, 14);
+        free_region(x);
+    }
+
+    /* committed PAGE_NOACCESS, made writable later */
+    x = VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH, PAGE_NOACCESS);
+    ok(x != NULL, "VirtualAlloc(PAGE_NOACCESS) failed: %lu\n", (unsigned long)GetLastError());
+    if (x)
+    {
+        DWORD old;
+        BOOL r;
+        expect_written(0, x, x, size, 64, -1);
+        r = VirtualProtect(x, size, PAGE_READWRITE, &old);
+        ok(r && old == PAGE_NOACCESS, "VirtualProtect: %d old %#lx\n", r, (unsigned long)old);
+        expect_written(0, x, x, size, 64, -1);
+        write_pages(x, 9);
+        expect_written(0, x, x, size, 64, 9);
+        free_region(x);
+    }
+}
+
+/* Transparent huge pages must not turn one write into 512 reported pages. */
+static void test_huge_exact(void)
+{
+    const SIZE_T size = 8 << 20; /* contains at least three 2M-aligned 2M blocks */
+    const SIZE_T pages = size / PAGE;
+    char *base, *huge;
+    SIZE_T first;
+
+    base = alloc_watched(size, MEM_RESERVE | MEM_COMMIT);
+    ok(base != NULL, "VirtualAlloc failed: %lu\n", (unsigned long)GetLastError());
+    if (!base) return;
+    huge = (char *)(((uintptr_t)base + (2 << 20) - 1) & ~(uintptr_t)((2 << 20) - 1));
+    first = (huge - base) / PAGE;
+
+    huge[0] = 1;
+    huge[(2 << 20) + 300 * PAGE + 5] = 1;
+    expect_written(0, base, base, size, 64, (int)first, (int)(first + 512 + 300));
+    /* fill a whole 2M block, then one page only is reset */
+    memset(huge, 0x77, 2 << 20);
+    {
+        void *results[1];
+        ULONG_PTR count = 1;
+        ULONG gran;
+        UINT r = GetWriteWatch(0, base, size, results, &count, &gran);
+        ok(r == 0 && count == 1 && results[0] == huge, "first page %p count %lu\n",
+           count ? results[0] : NULL, (unsigned long)count);
+    }
+    expect_reset_ok(huge + 17 * PAGE, 1);
+    {
+        void **results = malloc(pages * sizeof(*results));
+        ULONG_PTR count = pages, i;
+        ULONG gran;
+        UINT r;
+        int good = 1;
+        if (!results) { free_region(base); return; }
+        r = GetWriteWatch(0, base, size, results, &count, &gran);
+        ok(r == 0 && count == 512, "ret %u count %lu, expected 512 (511 + 1)\n", r,
+           (unsigned long)count);
+        for (i = 0; i < count && i < 511; i++)
+            if (results[i] != huge + (i < 17 ? i : i + 1) * PAGE) good = 0;
+        ok(good, "wrong pages around the reset page\n");
+        ok(count < 512 || results[511] == huge + (512 + 300) * PAGE, "last page %p\n",
+           count >= 512 ? results[511] : NULL);
+        free(results);
+    }
+    free_region(base);
+}
+
+/*
+ * Get-and-reset racing with writes must lose nothing: a writer thread writes
+ * every page exactly once while the main thread drains with
+ * WRITE_WATCH_FLAG_RESET; every page must have been reported at least once.
+ */
+struct race_ctx
+{
+    char *base;
+    ULONG_PTR pages;
+    volatile LONG done;
+};
+
+static void race_writer(struct race_ctx *ctx)
+{
+    ULONG_PTR i;
+    /* an odd stride visits every page once in a scattered order */
+    for (i = 0; i < ctx->pages; i++)
+    {
+        ULONG_PTR page = (i * 37) % ctx->pages;
+        ctx->base[page * PAGE + (page * 64) % PAGE] = (char)(page | 1);
+    }
+    __atomic_store_n(&ctx->done, 1, __ATOMIC_RELEASE);
+}
+
+#ifdef _WIN32
+static DWORD WINAPI race_thread(void *arg) { race_writer(arg); return 0; }
+#else
+static void *race_thread(void *arg) { race_writer(arg); return NULL; }
+#endif
+
+static void test_race(void)
+{
+    const ULONG_PTR pages = 2048; /* not a multiple of 37 */
+    const SIZE_T size = pages * PAGE;
+    struct race_ctx ctx;
+    void *results[64];
+    unsigned char *seen;
+    ULONG_PTR count, i, missing, twice, bad;
+    ULONG gran;
+    UINT r;
+    int round, failed_calls;
+
+    ctx.base = alloc_watched(size, MEM_RESERVE | MEM_COMMIT);
+    ok(ctx.base != NULL, "VirtualAlloc failed: %lu\n", (unsigned long)GetLastError());
+    if (!ctx.base) return;
+    ctx.pages = pages;
+    seen = malloc(pages);
+    if (!seen) { free_region(ctx.base); return; }
+
+    for (round = 0; round < 8; round++)
+    {
+#ifdef _WIN32
+        HANDLE thread;
+#else
+        pthread_t thread;
+#endif
+        memset(seen, 0, pages);
+        missing = twice = bad = 0;
+        failed_calls = 0;
+        expect_reset_ok(ctx.base, size);
+        ctx.done = 0;
+#ifdef _WIN32
+        thread = CreateThread(NULL, 0, race_thread, &ctx, 0, NULL);
+        if (!thread) { skip("CreateThread failed\n"); break; }
+#else
+        if (pthread_create(&thread, NULL, race_thread, &ctx)) { skip("pthread_create failed\n"); break; }
+#endif
+        for (;;)
+        {
+            int finished = __atomic_load_n(&ctx.done, __ATOMIC_ACQUIRE);
+            count = 64;
+            r = GetWriteWatch(WRITE_WATCH_FLAG_RESET, ctx.base, size, results, &count, &gran);
+            if (r) { failed_calls++; if (failed_calls > 100) break; continue; }
+            for (i = 0; i < count; i++)
+            {
+                ULONG_PTR page = ((char *)results[i] - ctx.base) / PAGE;
+                if (page >= pages || (char *)results[i] != ctx.base + page * PAGE) { bad++; continue; }
+                if (seen[page]) twice++;
+                seen[page] = 1;
+            }
+            /* after the writer finished, drain until nothing is left */
+            if (finished && count == 0) break;
+        }
+#ifdef _WIN32
+        WaitForSingleObject(thread, INFINITE);
+        CloseHandle(thread);
+#else
+        pthread_join(thread, NULL);
+#endif
+        for (i = 0; i < pages; i++)
+            if (!seen[i]) missing++;
+        ok(!failed_calls, "round %d: %d GetWriteWatch calls failed\n", round, failed_calls);
+        ok(!bad, "round %d: %lu bad addresses\n", round, (unsigned long)bad);
+        ok(!missing, "round %d: %lu of %lu written pages never reported (lost writes)\n", round,
+           (unsigned long)missing, (unsigned long)pages);
+        if (twice) trace("round %d: %lu pages reported twice (allowed)\n", round, (unsigned long)twice);
+    }
+    free(seen);
+    free_region(ctx.base);
+}
+
 /* Write len bytes into dst through the kernel (a pipe read); returns bytes read or -1. */
 static long kernel_write(char *dst, DWORD len, unsigned char fill)
 {
@@ -972,6 +1222,9 @@ int main(void)
     run_test(test_release);
     run_test(test_large);
     run_test(test_straddle);
+    run_test(test_access_kinds);
+    run_test(test_huge_exact);
+    run_test(test_race);
     run_test(test_kernel_write);
     wtest.test_name = "writewatch";
     return wtest_summary();
