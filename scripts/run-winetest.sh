@@ -136,6 +136,13 @@ if [ $DO_WINE = 1 ]; then
             >"$OUT_DIR/$run.raw" 2>"$OUT_DIR/$run.stderr"
         echo $? >"$OUT_DIR/$run.rc"
         tr -d '\r' <"$OUT_DIR/$run.raw" >"$OUT_DIR/$run.log"
+        # the harness' own self-test, as a Windows program under Wine
+        if x86_64-w64-mingw32-gcc -O2 -Wall -Wextra -o "$OUT_DIR/harness_selftest.exe" \
+                "$ROOT/winetest/harness_selftest.c" >>"$OUT_DIR/wine-build.log" 2>&1; then
+            (cd "$OUT_DIR" && timeout -k 10 60 "$WINE" "$OUT_DIR/harness_selftest.exe") 2>/dev/null \
+                | tr -d '\r' >"$OUT_DIR/harness-selftest-wine.log"
+            log "harness self-test under Wine: $(tail -n1 "$OUT_DIR/harness-selftest-wine.log")"
+        fi
         # stop this prefix's wineserver (only ours: it is keyed by WINEPREFIX)
         wineserver=$(dirname "$WINE")/wineserver
         [ -x "$wineserver" ] || wineserver=$(command -v wineserver || true)
