@@ -1121,6 +1121,82 @@ static void test_race(void)
     free_region(ctx.base);
 }
 
+/*
+ * GetWriteWatch racing with VirtualFree(MEM_RELEASE) of the same range must
+ * not crash: each call either succeeds (before the release, or on a new
+ * watched allocation at the same place) or fails with ERROR_INVALID_PARAMETER.
+ */
+struct release_ctx
+{
+    char *volatile base;
+    volatile LONG stop;
+    long calls, ok_calls, invalid, other;
+    DWORD other_error;
+};
+
+static void release_poller(struct release_ctx *ctx)
+{
+    void *results[16];
+    while (!__atomic_load_n(&ctx->stop, __ATOMIC_ACQUIRE))
+    {
+        char *base = ctx->base;
+        ULONG_PTR count = 16;
+        ULONG gran;
+        UINT r;
+        if (!base) continue;
+        r = GetWriteWatch(WRITE_WATCH_FLAG_RESET, base, 64 * PAGE, results, &count, &gran);
+        ctx->calls++;
+        if (!r) ctx->ok_calls++;
+        else if (GetLastError() == ERROR_INVALID_PARAMETER) ctx->invalid++;
+        else { ctx->other++; ctx->other_error = GetLastError(); }
+    }
+}
+
+#ifdef _WIN32
+static DWORD WINAPI release_thread(void *arg) { release_poller(arg); return 0; }
+#else
+static void *release_thread(void *arg) { release_poller(arg); return NULL; }
+#endif
+
+static void test_release_race(void)
+{
+    struct release_ctx ctx;
+    int i, alloc_failures = 0;
+#ifdef _WIN32
+    HANDLE thread;
+#else
+    pthread_t thread;
+#endif
+
+    memset(&ctx, 0, sizeof(ctx));
+#ifdef _WIN32
+    thread = CreateThread(NULL, 0, release_thread, &ctx, 0, NULL);
+    if (!thread) { skip("CreateThread failed\n"); return; }
+#else
+    if (pthread_create(&thread, NULL, release_thread, &ctx)) { skip("pthread_create failed\n"); return; }
+#endif
+    for (i = 0; i < 300; i++)
+    {
+        char *base = alloc_watched(64 * PAGE, MEM_RESERVE | MEM_COMMIT);
+        if (!base) { alloc_failures++; continue; }
+        base[(i % 64) * PAGE] = 1;
+        ctx.base = base;
+        base[((i + 7) % 64) * PAGE] = 1;
+        VirtualFree(base, 0, MEM_RELEASE);
+    }
+    __atomic_store_n(&ctx.stop, 1, __ATOMIC_RELEASE);
+#ifdef _WIN32
+    WaitForSingleObject(thread, INFINITE);
+    CloseHandle(thread);
+#else
+    pthread_join(thread, NULL);
+#endif
+    ok(!alloc_failures, "%d allocations failed\n", alloc_failures);
+    ok(!ctx.other, "%ld calls failed with error %lu\n", ctx.other, (unsigned long)ctx.other_error);
+    trace("%ld calls racing with release: %ld succeeded, %ld ERROR_INVALID_PARAMETER\n",
+          ctx.calls, ctx.ok_calls, ctx.invalid);
+}
+
 /* Write len bytes into dst through the kernel (a pipe read); returns bytes read or -1. */
 static long kernel_write(char *dst, DWORD len, unsigned char fill)
 {
@@ -1225,6 +1301,7 @@ int main(void)
     run_test(test_access_kinds);
     run_test(test_huge_exact);
     run_test(test_race);
+    run_test(test_release_race);
     run_test(test_kernel_write);
     wtest.test_name = "writewatch";
     return wtest_summary();
