@@ -1,0 +1,45 @@
+// One region handed out by ww_allocate_virtual_memory with MEM_RESERVE: its
+// address range, its page states and, when watched, the backend tracking it.
+#pragma once
+
+#include "page_state.h"
+#include "spin_lock.h"
+#include "writewatch/writewatch.h"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace writewatch {
+
+class Backend;
+
+struct Allocation {
+    uintptr_t base = 0;
+    size_t size = 0; // bytes, a multiple of WW_PAGE_SIZE
+    uint32_t allocation_protect = 0;
+    Backend *backend = nullptr; // null for memory allocated without MEM_WRITE_WATCH
+    std::unique_ptr<std::atomic<PageState>[]> pages;
+    SpinLock fault_lock; // serialises the fault backend's handler with its scans
+
+    size_t page_count() const { return size / WW_PAGE_SIZE; }
+    uintptr_t end() const { return base + size; }
+    uintptr_t page_address(size_t index) const { return base + index * WW_PAGE_SIZE; }
+    size_t page_index(uintptr_t address) const { return (address - base) / WW_PAGE_SIZE; }
+    bool contains(uintptr_t start, uintptr_t stop) const { return start >= base && stop <= end(); }
+
+    PageState state(size_t index) const { return pages[index].load(std::memory_order_acquire); }
+    // Replace everything but the written bit, which the fault handler may set concurrently.
+    void set_layout(size_t index, PageState layout)
+    {
+        PageState old = pages[index].load(std::memory_order_relaxed);
+        while (!pages[index].compare_exchange_weak(
+            old, static_cast<PageState>((old & page_state::written) | layout),
+            std::memory_order_acq_rel))
+        {
+        }
+    }
+};
+
+} // namespace writewatch

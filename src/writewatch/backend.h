@@ -1,0 +1,47 @@
+// The interface every way of tracking writes implements. Page indices are
+// relative to the allocation; the engine has already checked and rounded the
+// caller's arguments, and holds the registry lock (shared for scans, exclusive
+// for layout changes) while a backend method runs.
+#pragma once
+
+#include "allocation.h"
+#include "writewatch/writewatch.h"
+
+namespace writewatch {
+
+struct PageRange {
+    size_t first;
+    size_t count;
+};
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+    virtual ww_backend_kind kind() const = 0;
+
+    // Start tracking a freshly mapped allocation whose pages are all clean.
+    virtual ww_status attach(Allocation &allocation) = 0;
+    // Stop tracking; the allocation is unmapped right after.
+    virtual void detach(Allocation &allocation) = 0;
+    // Make the mapping of the pages match their page states (after a protection
+    // change, a commit or a decommit).
+    virtual ww_status apply_protection(Allocation &allocation, PageRange pages) = 0;
+    // Drop the contents of the pages (MEM_RESET, decommit) without changing
+    // which of them count as written.
+    virtual ww_status discard(Allocation &allocation, PageRange pages) = 0;
+    // Store the addresses of up to 'limit' written pages, in ascending order, at
+    // addresses[0..]; with reset, exactly those become clean. *found is set to
+    // the number stored.
+    virtual ww_status get_written(Allocation &allocation, PageRange pages, bool reset,
+                                  void **addresses, uintptr_t limit, uintptr_t *found) = 0;
+    virtual ww_status reset(Allocation &allocation, PageRange pages) = 0;
+    // Let the kernel write into the pages (see ww_prepare_kernel_write).
+    virtual ww_status prepare_kernel_write(Allocation &allocation, PageRange pages) = 0;
+};
+
+// The backends, created on first use. kernel_backend() is null when the kernel
+// lacks what it needs.
+Backend *kernel_backend();
+Backend &fault_backend();
+
+} // namespace writewatch

@@ -1,0 +1,197 @@
+#include "fault_signal.h"
+
+#include "fault_protection.h"
+
+#include <sched.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include <atomic>
+#include <mutex>
+#include <new>
+
+namespace writewatch {
+namespace {
+
+// One published allocation. 'users' counts handlers looking at it; withdrawal
+// clears 'base' first and then waits for users to leave.
+struct FaultSlot {
+    std::atomic<uintptr_t> base{0};
+    std::atomic<uintptr_t> end{0};
+    std::atomic<Allocation *> allocation{nullptr};
+    std::atomic<unsigned> users{0};
+};
+
+// Slots live in chunks that are never freed, so the handler can walk them at
+// any time without locks.
+struct SlotChunk {
+    static constexpr size_t size = 256;
+    FaultSlot slots[size];
+    std::atomic<SlotChunk *> next{nullptr};
+};
+
+SlotChunk first_chunk;
+std::mutex publish_mutex; // serialises publish and withdraw, never taken by the handler
+
+struct sigaction previous_action;
+std::atomic<bool> handler_installed{false};
+
+template <typename Fn>
+bool for_each_slot(Fn fn)
+{
+    for (SlotChunk *chunk = &first_chunk; chunk; chunk = chunk->next.load(std::memory_order_acquire))
+        for (FaultSlot &slot : chunk->slots)
+            if (fn(slot))
+                return true;
+    return false;
+}
+
+bool resolve(Allocation &allocation, uintptr_t address)
+{
+    size_t index = allocation.page_index(address);
+    allocation.fault_lock.lock();
+    PageState state = allocation.state(index);
+    bool ours = (state & page_state::committed) && protection_allows_write(state);
+    if (ours) {
+        allocation.pages[index].fetch_or(page_state::written, std::memory_order_acq_rel);
+        // Already written pages get here when two threads fault on one page.
+        mprotect(reinterpret_cast<void *>(allocation.page_address(index)), WW_PAGE_SIZE,
+                 fault_protection(static_cast<PageState>(state | page_state::written)));
+    }
+    allocation.fault_lock.unlock();
+    return ours;
+}
+
+void pass_on(int signal, siginfo_t *info, void *ucontext)
+{
+    const struct sigaction &previous = previous_action;
+    if (previous.sa_flags & SA_SIGINFO) {
+        previous.sa_sigaction(signal, info, ucontext);
+    } else if (previous.sa_handler == SIG_DFL || previous.sa_handler == SIG_IGN) {
+        // Let the faulting instruction run again with the default action: the
+        // process ends the way it would have without us.
+        struct sigaction default_action {};
+        default_action.sa_handler = SIG_DFL;
+        sigaction(signal, &default_action, nullptr);
+    } else {
+        previous.sa_handler(signal);
+    }
+}
+
+void on_segv(int signal, siginfo_t *info, void *ucontext)
+{
+    int saved_errno = errno;
+    bool handled = handle_write_fault(signal, info, ucontext);
+    errno = saved_errno;
+    if (!handled)
+        pass_on(signal, info, ucontext);
+}
+
+sigset_t async_signals()
+{
+    sigset_t set;
+    sigfillset(&set);
+    for (int synchronous : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP})
+        sigdelset(&set, synchronous);
+    return set;
+}
+
+} // namespace
+
+bool install_fault_handler()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction action {};
+        action.sa_sigaction = on_segv;
+        // SA_NODEFER: a write to watched memory from a handler of a nested
+        // SIGSEGV still works; asynchronous signals stay out while we run.
+        action.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK | SA_RESTART;
+        action.sa_mask = async_signals();
+        if (sigaction(SIGSEGV, &action, &previous_action) == 0)
+            handler_installed.store(true, std::memory_order_release);
+    });
+    return handler_installed.load(std::memory_order_acquire);
+}
+
+bool publish_fault_allocation(Allocation &allocation)
+{
+    std::lock_guard guard(publish_mutex);
+    auto claim = [&](FaultSlot &slot) {
+        if (slot.allocation.load(std::memory_order_relaxed))
+            return false;
+        slot.allocation.store(&allocation, std::memory_order_relaxed);
+        slot.end.store(allocation.end(), std::memory_order_relaxed);
+        slot.base.store(allocation.base, std::memory_order_release);
+        return true;
+    };
+    if (for_each_slot(claim))
+        return true;
+    SlotChunk *last = &first_chunk;
+    while (SlotChunk *next = last->next.load(std::memory_order_acquire))
+        last = next;
+    auto *chunk = new (std::nothrow) SlotChunk;
+    if (!chunk)
+        return false;
+    claim(chunk->slots[0]);
+    last->next.store(chunk, std::memory_order_release);
+    return true;
+}
+
+void withdraw_fault_allocation(Allocation &allocation)
+{
+    std::lock_guard guard(publish_mutex);
+    for_each_slot([&](FaultSlot &slot) {
+        if (slot.allocation.load(std::memory_order_relaxed) != &allocation)
+            return false;
+        slot.base.store(0, std::memory_order_seq_cst);
+        while (slot.users.load(std::memory_order_seq_cst))
+            sched_yield();
+        slot.end.store(0, std::memory_order_relaxed);
+        slot.allocation.store(nullptr, std::memory_order_release);
+        return true;
+    });
+}
+
+bool handle_write_fault(int signal, siginfo_t *info, void *ucontext)
+{
+    if (signal != SIGSEGV || !info || info->si_code != SEGV_ACCERR)
+        return false;
+#if defined(__x86_64__)
+    // Bit 1 of the page-fault error code: the access was a write.
+    if (ucontext && !(static_cast<ucontext_t *>(ucontext)->uc_mcontext.gregs[REG_ERR] & 2))
+        return false;
+#endif
+    auto address = reinterpret_cast<uintptr_t>(info->si_addr);
+    bool handled = false;
+    for_each_slot([&](FaultSlot &slot) {
+        uintptr_t base = slot.base.load(std::memory_order_acquire);
+        if (!base || address < base || address >= slot.end.load(std::memory_order_relaxed))
+            return false;
+        slot.users.fetch_add(1, std::memory_order_seq_cst);
+        // Still the same allocation once we are counted as a user?
+        if (slot.base.load(std::memory_order_seq_cst) == base)
+            handled = resolve(*slot.allocation.load(std::memory_order_acquire), address);
+        slot.users.fetch_sub(1, std::memory_order_seq_cst);
+        return true;
+    });
+    return handled;
+}
+
+AsyncSignalsBlocked::AsyncSignalsBlocked()
+{
+    static const sigset_t blocked = async_signals();
+    pthread_sigmask(SIG_BLOCK, &blocked, &previous_);
+}
+
+AsyncSignalsBlocked::~AsyncSignalsBlocked()
+{
+    pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+}
+
+} // namespace writewatch
+
+extern "C" int ww_handle_fault(int signal, void *siginfo, void *ucontext)
+{
+    return writewatch::handle_write_fault(signal, static_cast<siginfo_t *>(siginfo), ucontext);
+}

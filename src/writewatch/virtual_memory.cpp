@@ -1,0 +1,359 @@
+// NtAllocateVirtualMemory, NtFreeVirtualMemory, NtProtectVirtualMemory and
+// NtQueryVirtualMemory for memory the library hands out: reservations of 64K-
+// aligned address space, commits and decommits of pages inside them, and the
+// write watch attached at reservation time.
+#include "address_range.h"
+#include "backend_choice.h"
+#include "errno_status.h"
+#include "host_mapping.h"
+#include "probe.h"
+#include "protection.h"
+#include "registry.h"
+
+#include <sys/mman.h>
+
+#include <mutex>
+#include <new>
+
+namespace writewatch {
+namespace {
+
+constexpr uintptr_t allocation_granularity = 0x10000; // Windows reserves in 64K units
+constexpr uint32_t reserve_or_commit_flags =
+    WW_MEM_COMMIT | WW_MEM_RESERVE | WW_MEM_TOP_DOWN | WW_MEM_WRITE_WATCH;
+
+bool is_current_process(void *process) { return process == WW_CURRENT_PROCESS; }
+
+// The protection bits for a protect argument, or the status refusing it.
+ww_status parse_protection(uint32_t protect, PageState *bits)
+{
+    std::optional<PageState> encoded = encode_protection(protect & ~WW_PAGE_GUARD);
+    if (!encoded)
+        return WW_STATUS_INVALID_PAGE_PROTECTION;
+    if (protect & WW_PAGE_GUARD)
+        return WW_STATUS_NOT_SUPPORTED; // one-shot guard pages are not emulated
+    *bits = *encoded;
+    return WW_STATUS_SUCCESS;
+}
+
+ww_status apply_protection(Allocation &allocation, PageRange pages)
+{
+    if (allocation.backend)
+        return allocation.backend->apply_protection(allocation, pages);
+    return apply_host_protection(allocation, pages);
+}
+
+ww_status discard(Allocation &allocation, PageRange pages)
+{
+    if (allocation.backend)
+        return allocation.backend->discard(allocation, pages);
+    if (madvise(reinterpret_cast<void *>(allocation.page_address(pages.first)),
+                pages.count * WW_PAGE_SIZE, MADV_DONTNEED) != 0)
+        return status_from_errno(errno);
+    return WW_STATUS_SUCCESS;
+}
+
+PageRange pages_of(const Allocation &allocation, AddressRange range)
+{
+    return PageRange{allocation.page_index(range.start), range.size() / WW_PAGE_SIZE};
+}
+
+// Maps PROT_NONE address space for a reservation: at 'start' if given, else
+// anywhere on a 64K boundary.
+ww_status map_reservation(uintptr_t start, size_t size, uintptr_t *mapped)
+{
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+    if (start) {
+        void *at = mmap(reinterpret_cast<void *>(start), size, PROT_NONE, flags | MAP_FIXED_NOREPLACE, -1, 0);
+        if (at == MAP_FAILED)
+            return errno == EEXIST ? WW_STATUS_CONFLICTING_ADDRESSES : status_from_errno(errno);
+        if (reinterpret_cast<uintptr_t>(at) != start) { // kernels before 4.17 treat the flag as a hint
+            munmap(at, size);
+            return WW_STATUS_CONFLICTING_ADDRESSES;
+        }
+        *mapped = start;
+        return WW_STATUS_SUCCESS;
+    }
+    size_t padded = size + allocation_granularity;
+    void *area = mmap(nullptr, padded, PROT_NONE, flags, -1, 0);
+    if (area == MAP_FAILED)
+        return status_from_errno(errno);
+    auto raw = reinterpret_cast<uintptr_t>(area);
+    uintptr_t aligned = align_down(raw + allocation_granularity - 1, allocation_granularity);
+    if (aligned > raw)
+        munmap(area, aligned - raw);
+    if (raw + padded > aligned + size)
+        munmap(reinterpret_cast<void *>(aligned + size), raw + padded - (aligned + size));
+    *mapped = aligned;
+    return WW_STATUS_SUCCESS;
+}
+
+// Caller holds the registry lock exclusively.
+ww_status reserve(Registry &reg, AddressRange range, uint32_t type, uint32_t protect,
+                  PageState protection_bits, Allocation **made)
+{
+    if (range.start && !reg.is_free(range.start, range.end))
+        return WW_STATUS_CONFLICTING_ADDRESSES;
+    Backend *backend = nullptr;
+    if (type & WW_MEM_WRITE_WATCH) {
+        ww_status status = WW_STATUS_SUCCESS;
+        if (!(backend = backend_for_new_watch(&status)))
+            return status;
+    }
+    auto allocation = std::unique_ptr<Allocation>(new (std::nothrow) Allocation);
+    if (!allocation)
+        return WW_STATUS_NO_MEMORY;
+    size_t page_count = range.size() / WW_PAGE_SIZE;
+    allocation->pages.reset(new (std::nothrow) std::atomic<PageState>[page_count]);
+    if (!allocation->pages)
+        return WW_STATUS_NO_MEMORY;
+    PageState initial = (type & WW_MEM_COMMIT) ? (protection_bits | page_state::committed) : 0;
+    for (size_t i = 0; i < page_count; ++i)
+        allocation->pages[i].store(initial, std::memory_order_relaxed);
+
+    uintptr_t mapped = 0;
+    ww_status status = map_reservation(range.start, range.size(), &mapped);
+    if (status != WW_STATUS_SUCCESS)
+        return status;
+    allocation->base = mapped;
+    allocation->size = range.size();
+    allocation->allocation_protect = protect;
+    allocation->backend = backend;
+    if (backend && (status = backend->attach(*allocation)) != WW_STATUS_SUCCESS) {
+        munmap(reinterpret_cast<void *>(mapped), range.size());
+        return status;
+    }
+    if ((status = apply_protection(*allocation, PageRange{0, page_count})) != WW_STATUS_SUCCESS) {
+        if (backend)
+            backend->detach(*allocation);
+        munmap(reinterpret_cast<void *>(mapped), range.size());
+        return status;
+    }
+    *made = &reg.insert(std::move(allocation));
+    return WW_STATUS_SUCCESS;
+}
+
+// Caller holds the registry lock exclusively.
+ww_status commit(Registry &reg, AddressRange range, PageState protection_bits)
+{
+    Allocation *allocation = reg.find(range.start);
+    if (!allocation || !allocation->contains(range.start, range.end))
+        return WW_STATUS_CONFLICTING_ADDRESSES;
+    PageRange pages = pages_of(*allocation, range);
+    for (size_t i = pages.first; i < pages.first + pages.count; ++i)
+        allocation->set_layout(i, protection_bits | page_state::committed);
+    return apply_protection(*allocation, pages);
+}
+
+// Caller holds the registry lock exclusively (the kernel backend's discard is
+// several steps that a concurrent scan must not interleave with).
+ww_status reset_contents(Registry &reg, AddressRange range)
+{
+    Allocation *allocation = reg.find(range.start);
+    if (!allocation || !allocation->contains(range.start, range.end))
+        return WW_STATUS_CONFLICTING_ADDRESSES;
+    PageRange pages = pages_of(*allocation, range);
+    for (size_t i = pages.first; i < pages.first + pages.count; ++i)
+        if (!(allocation->state(i) & page_state::committed))
+            return WW_STATUS_NOT_COMMITTED;
+    return discard(*allocation, pages);
+}
+
+ww_status check_allocation_type(uint32_t type)
+{
+    if (type == WW_MEM_RESET || type == WW_MEM_RESET_UNDO)
+        return WW_STATUS_SUCCESS;
+    if (type & ~reserve_or_commit_flags)
+        return WW_STATUS_INVALID_PARAMETER;
+    if (!(type & (WW_MEM_COMMIT | WW_MEM_RESERVE)))
+        return WW_STATUS_INVALID_PARAMETER;
+    if ((type & WW_MEM_WRITE_WATCH) && !(type & WW_MEM_RESERVE))
+        return WW_STATUS_INVALID_PARAMETER;
+    return WW_STATUS_SUCCESS;
+}
+
+ww_status release(Registry &reg, uintptr_t address, size_t *size_out)
+{
+    Allocation *allocation = reg.find(address);
+    if (!allocation)
+        return WW_STATUS_MEMORY_NOT_ALLOCATED;
+    if (allocation->base != address)
+        return WW_STATUS_FREE_VM_NOT_AT_BASE;
+    std::unique_ptr<Allocation> removed = reg.remove(address);
+    if (removed->backend)
+        removed->backend->detach(*removed);
+    munmap(reinterpret_cast<void *>(removed->base), removed->size);
+    *size_out = removed->size;
+    return WW_STATUS_SUCCESS;
+}
+
+ww_status decommit(Registry &reg, AddressRange range)
+{
+    Allocation *allocation = reg.find(range.start);
+    if (!allocation)
+        return WW_STATUS_MEMORY_NOT_ALLOCATED;
+    if (!allocation->contains(range.start, range.end))
+        return WW_STATUS_INVALID_PARAMETER;
+    PageRange pages = pages_of(*allocation, range);
+    for (size_t i = pages.first; i < pages.first + pages.count; ++i)
+        allocation->set_layout(i, 0);
+    ww_status status = apply_protection(*allocation, pages);
+    return status == WW_STATUS_SUCCESS ? discard(*allocation, pages) : status;
+}
+
+} // namespace
+
+} // namespace writewatch
+
+using namespace writewatch;
+
+extern "C" ww_status ww_allocate_virtual_memory(void *process, void **base, size_t *size,
+                                                uint32_t type, uint32_t protect)
+{
+    if (!is_current_process(process))
+        return WW_STATUS_INVALID_HANDLE;
+    if (!base || !size)
+        return WW_STATUS_ACCESS_VIOLATION;
+    if (*size == 0)
+        return WW_STATUS_INVALID_PARAMETER;
+    ww_status status = check_allocation_type(type);
+    if (status != WW_STATUS_SUCCESS)
+        return status;
+    PageState protection_bits = 0;
+    if ((status = parse_protection(protect, &protection_bits)) != WW_STATUS_SUCCESS)
+        return status;
+    if ((type & WW_MEM_WRITE_WATCH) && kernel_features().host_page_size != WW_PAGE_SIZE)
+        return WW_STATUS_NOT_SUPPORTED;
+    if (type == WW_MEM_RESET_UNDO)
+        return WW_STATUS_NOT_SUPPORTED; // contents dropped by MEM_RESET are gone for good
+
+    bool reserving = (type & WW_MEM_RESERVE) || !*base; // a commit at NULL reserves too
+    std::optional<AddressRange> range =
+        round_range(*base, *size, reserving && type != WW_MEM_RESET ? allocation_granularity : WW_PAGE_SIZE);
+    if (!range || range->size() == 0)
+        return WW_STATUS_INVALID_PARAMETER;
+
+    Registry &reg = registry();
+    std::unique_lock lock(reg.mutex());
+    if (type == WW_MEM_RESET) {
+        status = *base ? reset_contents(reg, *range) : WW_STATUS_INVALID_PARAMETER;
+    } else {
+        if (reserving) {
+            Allocation *made = nullptr;
+            status = reserve(reg, *range, type | (*base ? 0 : WW_MEM_RESERVE), protect,
+                             protection_bits, &made);
+            if (status == WW_STATUS_SUCCESS)
+                range->start = made->base, range->end = made->end();
+        } else {
+            status = commit(reg, *range, protection_bits);
+        }
+    }
+    if (status == WW_STATUS_SUCCESS) {
+        *base = reinterpret_cast<void *>(range->start);
+        *size = range->size();
+    }
+    return status;
+}
+
+extern "C" ww_status ww_free_virtual_memory(void *process, void **base, size_t *size, uint32_t type)
+{
+    if (!is_current_process(process))
+        return WW_STATUS_INVALID_HANDLE;
+    if (!base || !size)
+        return WW_STATUS_ACCESS_VIOLATION;
+    if (type != WW_MEM_RELEASE && type != WW_MEM_DECOMMIT)
+        return WW_STATUS_INVALID_PARAMETER;
+    Registry &reg = registry();
+    std::unique_lock lock(reg.mutex());
+    auto address = reinterpret_cast<uintptr_t>(*base);
+    if (type == WW_MEM_RELEASE) {
+        if (*size != 0)
+            return WW_STATUS_INVALID_PARAMETER;
+        size_t released = 0;
+        ww_status status = release(reg, address, &released);
+        if (status == WW_STATUS_SUCCESS)
+            *size = released;
+        return status;
+    }
+    std::optional<AddressRange> range;
+    if (*size == 0) {
+        // The whole allocation, when named by its base.
+        Allocation *allocation = reg.find(address);
+        if (!allocation)
+            return WW_STATUS_MEMORY_NOT_ALLOCATED;
+        if (allocation->base != address)
+            return WW_STATUS_FREE_VM_NOT_AT_BASE;
+        range = AddressRange{allocation->base, allocation->end()};
+    } else if (!(range = round_range(*base, *size))) {
+        return WW_STATUS_INVALID_PARAMETER;
+    }
+    ww_status status = decommit(reg, *range);
+    if (status == WW_STATUS_SUCCESS) {
+        *base = reinterpret_cast<void *>(range->start);
+        *size = range->size();
+    }
+    return status;
+}
+
+extern "C" ww_status ww_protect_virtual_memory(void *process, void **base, size_t *size,
+                                               uint32_t new_protect, uint32_t *old_protect)
+{
+    if (!is_current_process(process))
+        return WW_STATUS_INVALID_HANDLE;
+    if (!base || !size || !old_protect)
+        return WW_STATUS_ACCESS_VIOLATION;
+    PageState protection_bits = 0;
+    ww_status status = parse_protection(new_protect, &protection_bits);
+    if (status != WW_STATUS_SUCCESS)
+        return status;
+    std::optional<AddressRange> range = round_range(*base, *size);
+    if (!range || range->size() == 0)
+        return WW_STATUS_INVALID_PARAMETER;
+    Registry &reg = registry();
+    std::unique_lock lock(reg.mutex());
+    Allocation *allocation = reg.find(range->start);
+    if (!allocation || !allocation->contains(range->start, range->end))
+        return WW_STATUS_INVALID_ADDRESS;
+    PageRange pages = pages_of(*allocation, *range);
+    for (size_t i = pages.first; i < pages.first + pages.count; ++i)
+        if (!(allocation->state(i) & page_state::committed))
+            return WW_STATUS_NOT_COMMITTED;
+    uint32_t previous = decode_protection(allocation->state(pages.first));
+    for (size_t i = pages.first; i < pages.first + pages.count; ++i)
+        allocation->set_layout(i, protection_bits | page_state::committed);
+    if ((status = apply_protection(*allocation, pages)) != WW_STATUS_SUCCESS)
+        return status;
+    *old_protect = previous;
+    *base = reinterpret_cast<void *>(range->start);
+    *size = range->size();
+    return WW_STATUS_SUCCESS;
+}
+
+extern "C" ww_status ww_query_virtual_memory(void *process, const void *addr,
+                                             ww_memory_basic_information *info)
+{
+    if (!is_current_process(process))
+        return WW_STATUS_INVALID_HANDLE;
+    if (!info)
+        return WW_STATUS_ACCESS_VIOLATION;
+    Registry &reg = registry();
+    std::shared_lock lock(reg.mutex());
+    const Allocation *allocation = reg.find(reinterpret_cast<uintptr_t>(addr));
+    if (!allocation)
+        return WW_STATUS_INVALID_ADDRESS;
+    size_t first = allocation->page_index(reinterpret_cast<uintptr_t>(addr));
+    PageState layout = allocation->state(first) & page_state::layout_mask;
+    size_t end = first + 1;
+    while (end < allocation->page_count() &&
+           (allocation->state(end) & page_state::layout_mask) == layout)
+        ++end;
+    bool committed = layout & page_state::committed;
+    info->base_address = reinterpret_cast<void *>(allocation->page_address(first));
+    info->allocation_base = reinterpret_cast<void *>(allocation->base);
+    info->allocation_protect = allocation->allocation_protect;
+    info->region_size = (end - first) * WW_PAGE_SIZE;
+    info->state = committed ? WW_MEM_COMMIT : WW_MEM_RESERVE;
+    info->protect = committed ? decode_protection(layout) : 0;
+    info->type = WW_MEM_PRIVATE;
+    return WW_STATUS_SUCCESS;
+}

@@ -1,0 +1,98 @@
+// The engine's own C API: probe, backend selection, the process handle rule,
+// tracking memory, and NT-level argument checks not visible through Win32.
+#include "writewatch/writewatch.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstring>
+
+TEST_CASE("the probe reports a consistent picture", "[engine]")
+{
+    ww_kernel_features features;
+    std::memset(&features, 0xff, sizeof(features));
+    ww_get_kernel_features(&features);
+    CHECK(features.host_page_size > 0);
+    if (features.kernel_backend_usable) {
+        CHECK(features.userfaultfd);
+        CHECK(features.wp_async);
+        CHECK(features.wp_unpopulated);
+        CHECK(features.pagemap_scan);
+        CHECK(features.why_not[0] == '\0');
+    } else {
+        CHECK(features.why_not[0] != '\0');
+    }
+    ww_get_kernel_features(nullptr); // no crash
+}
+
+TEST_CASE("the backend of an allocation is the one chosen when it was made", "[engine]")
+{
+    ww_backend_kind before = ww_get_backend();
+    ww_kernel_features features;
+    ww_get_kernel_features(&features);
+
+    REQUIRE(ww_set_backend(WW_BACKEND_FAULT) == WW_STATUS_SUCCESS);
+    void *fault_base = nullptr;
+    size_t size = 4 * WW_PAGE_SIZE;
+    REQUIRE(ww_allocate_virtual_memory(WW_CURRENT_PROCESS, &fault_base, &size,
+                                       WW_MEM_RESERVE | WW_MEM_COMMIT | WW_MEM_WRITE_WATCH,
+                                       WW_PAGE_READWRITE) == WW_STATUS_SUCCESS);
+    CHECK(ww_allocation_backend(fault_base) == WW_BACKEND_FAULT);
+
+    ww_status kernel = ww_set_backend(WW_BACKEND_KERNEL);
+    CHECK(kernel == (features.kernel_backend_usable ? WW_STATUS_SUCCESS : WW_STATUS_NOT_SUPPORTED));
+    CHECK(ww_set_backend(static_cast<ww_backend_kind>(42)) == WW_STATUS_INVALID_PARAMETER);
+    CHECK(ww_set_backend(WW_BACKEND_NONE) == WW_STATUS_INVALID_PARAMETER);
+    CHECK(ww_allocation_backend(fault_base) == WW_BACKEND_FAULT);
+    CHECK(ww_allocation_backend(nullptr) == WW_BACKEND_NONE);
+
+    size = 0;
+    CHECK(ww_free_virtual_memory(WW_CURRENT_PROCESS, &fault_base, &size, WW_MEM_RELEASE) == WW_STATUS_SUCCESS);
+    REQUIRE(ww_set_backend(before) == WW_STATUS_SUCCESS);
+    CHECK(ww_get_backend() == before);
+}
+
+TEST_CASE("another process handle is an error, not a silent success", "[engine][errors]")
+{
+    void *other = reinterpret_cast<void *>(static_cast<intptr_t>(0x1234));
+    void *base = nullptr;
+    size_t size = WW_PAGE_SIZE;
+    CHECK(ww_allocate_virtual_memory(other, &base, &size, WW_MEM_RESERVE, WW_PAGE_READWRITE) ==
+          WW_STATUS_INVALID_HANDLE);
+    void *addresses[1];
+    uintptr_t count = 1;
+    uint32_t granularity;
+    CHECK(ww_get_write_watch(other, 0, base, size, addresses, &count, &granularity) == WW_STATUS_INVALID_HANDLE);
+    CHECK(ww_reset_write_watch(other, base, size) == WW_STATUS_INVALID_HANDLE);
+    ww_memory_basic_information info;
+    CHECK(ww_query_virtual_memory(other, &info, &info) == WW_STATUS_INVALID_HANDLE);
+}
+
+TEST_CASE("NT-level pointer arguments are checked", "[engine][errors]")
+{
+    size_t size = WW_PAGE_SIZE;
+    void *base = nullptr;
+    CHECK(ww_allocate_virtual_memory(WW_CURRENT_PROCESS, nullptr, &size, WW_MEM_RESERVE, WW_PAGE_READWRITE) ==
+          WW_STATUS_ACCESS_VIOLATION);
+    CHECK(ww_allocate_virtual_memory(WW_CURRENT_PROCESS, &base, nullptr, WW_MEM_RESERVE, WW_PAGE_READWRITE) ==
+          WW_STATUS_ACCESS_VIOLATION);
+    CHECK(ww_allocate_virtual_memory(WW_CURRENT_PROCESS, &base, &size, WW_MEM_RESERVE, WW_PAGE_READWRITE | WW_PAGE_GUARD) ==
+          WW_STATUS_NOT_SUPPORTED);
+    CHECK(ww_query_virtual_memory(WW_CURRENT_PROCESS, &base, nullptr) == WW_STATUS_ACCESS_VIOLATION);
+    ww_memory_basic_information info;
+    CHECK(ww_query_virtual_memory(WW_CURRENT_PROCESS, &base, &info) == WW_STATUS_INVALID_ADDRESS);
+}
+
+TEST_CASE("tracking memory stays within one byte per page plus a fixed record", "[engine][memory]")
+{
+    size_t before = ww_tracking_memory_bytes();
+    void *base = nullptr;
+    size_t size = size_t(1) << 30; // 1 GiB reserved
+    REQUIRE(ww_allocate_virtual_memory(WW_CURRENT_PROCESS, &base, &size, WW_MEM_RESERVE | WW_MEM_WRITE_WATCH,
+                                       WW_PAGE_READWRITE) == WW_STATUS_SUCCESS);
+    size_t used = ww_tracking_memory_bytes() - before;
+    CHECK(used >= size / WW_PAGE_SIZE);
+    CHECK(used <= size / WW_PAGE_SIZE + 1024);
+    size = 0;
+    CHECK(ww_free_virtual_memory(WW_CURRENT_PROCESS, &base, &size, WW_MEM_RELEASE) == WW_STATUS_SUCCESS);
+    CHECK(ww_tracking_memory_bytes() == before);
+}

@@ -1,0 +1,114 @@
+// Random writes, gets (with and without reset, with count limits, on random
+// sub-ranges), resets, protection changes, MEM_RESET and decommit/recommit,
+// each answer compared with a simple model.
+#include "win32.h"
+
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <vector>
+
+using namespace test;
+
+namespace {
+
+struct Model {
+    std::vector<bool> written;
+    std::vector<bool> writable;
+    std::vector<bool> committed;
+    explicit Model(size_t pages) : written(pages), writable(pages, true), committed(pages, true) {}
+};
+
+} // namespace
+
+TEST_CASE("random operations agree with a model", "[property]")
+{
+    const size_t pages = 96;
+    const uint32_t seed = GENERATE(1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u);
+    INFO("seed " << seed);
+    std::mt19937 rng(seed);
+    WatchedRegion region(pages);
+    Model model(pages);
+    auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
+
+    for (int step = 0; step < 1500; ++step) {
+        INFO("step " << step);
+        size_t first = pick(pages);
+        size_t count = 1 + pick(std::min<size_t>(pages - first, 24));
+        switch (pick(10)) {
+        case 0:
+        case 1:
+        case 2: { // writes
+            for (size_t i = first; i < first + count; ++i) {
+                if (model.committed[i] && model.writable[i] && pick(2)) {
+                    region.page_ptr(i)[pick(page)] = static_cast<char>(step);
+                    model.written[i] = true;
+                }
+            }
+            break;
+        }
+        case 3:
+        case 4: { // get, maybe reset, maybe limited
+            bool reset = pick(2);
+            ULONG_PTR limit = pick(3) ? 1 + pick(count + 2) : count + 1;
+            auto got = written_pages(region.page_ptr(first), count * page, reset ? WRITE_WATCH_FLAG_RESET : 0, limit);
+            std::vector<size_t> expected;
+            for (size_t i = first; i < first + count && expected.size() < limit; ++i)
+                if (model.written[i])
+                    expected.push_back(i - first);
+            REQUIRE(got == expected);
+            if (reset)
+                for (size_t p : got)
+                    model.written[first + p] = false;
+            break;
+        }
+        case 5: { // reset
+            REQUIRE(ResetWriteWatch(region.page_ptr(first), count * page) == 0);
+            for (size_t i = first; i < first + count; ++i)
+                model.written[i] = false;
+            break;
+        }
+        case 6: { // protection change on committed pages
+            bool all_committed = true;
+            for (size_t i = first; i < first + count; ++i)
+                all_committed = all_committed && model.committed[i];
+            if (!all_committed)
+                break;
+            bool writable = pick(2);
+            DWORD old;
+            REQUIRE(VirtualProtect(region.page_ptr(first), count * page,
+                                   writable ? PAGE_READWRITE : PAGE_READONLY, &old));
+            for (size_t i = first; i < first + count; ++i)
+                model.writable[i] = writable;
+            break;
+        }
+        case 7: { // MEM_RESET of committed pages
+            bool all_committed = true;
+            for (size_t i = first; i < first + count; ++i)
+                all_committed = all_committed && model.committed[i];
+            if (all_committed)
+                REQUIRE(VirtualAlloc(region.page_ptr(first), count * page, MEM_RESET, PAGE_READWRITE));
+            break;
+        }
+        case 8: { // decommit
+            REQUIRE(VirtualFree(region.page_ptr(first), count * page, MEM_DECOMMIT));
+            for (size_t i = first; i < first + count; ++i)
+                model.committed[i] = false;
+            break;
+        }
+        case 9: { // commit
+            REQUIRE(VirtualAlloc(region.page_ptr(first), count * page, MEM_COMMIT, PAGE_READWRITE));
+            for (size_t i = first; i < first + count; ++i) {
+                model.committed[i] = true;
+                model.writable[i] = true;
+            }
+            break;
+        }
+        }
+    }
+    std::vector<size_t> expected;
+    for (size_t i = 0; i < pages; ++i)
+        if (model.written[i])
+            expected.push_back(i);
+    CHECK(written_pages(region.base(), region.size()) == expected);
+}
