@@ -872,6 +872,37 @@ static void test_straddle(void)
     free_region(base);
 }
 
+/* Let the kernel read len bytes from src (a pipe write); returns bytes moved or -1. */
+static long kernel_read(const char *src, DWORD len)
+{
+    char buf[512];
+    if (len > sizeof(buf)) return -1;
+#ifdef _WIN32
+    {
+        HANDLE rd, wr;
+        DWORD done = 0, got = 0;
+        BOOL ret;
+        if (!CreatePipe(&rd, &wr, NULL, 0)) return -1;
+        ret = WriteFile(wr, src, len, &done, NULL) && done == len;
+        if (ret) ret = ReadFile(rd, buf, len, &got, NULL);
+        CloseHandle(rd);
+        CloseHandle(wr);
+        return ret && !memcmp(buf, src, got) ? (long)got : -1;
+    }
+#else
+    {
+        int fds[2];
+        ssize_t got;
+        if (pipe(fds)) return -1;
+        if (write(fds[1], src, len) != (ssize_t)len) got = -1;
+        else got = read(fds[0], buf, len);
+        close(fds[0]);
+        close(fds[1]);
+        return got >= 0 && !memcmp(buf, src, got) ? (long)got : -1;
+    }
+#endif
+}
+
 static void test_access_kinds(void)
 {
     const SIZE_T size = 16 * PAGE;
@@ -906,39 +937,10 @@ static void test_access_kinds(void)
     expect_written(WRITE_WATCH_FLAG_RESET, base, base, size, 64, 4, 6, 8);
 
     /* the kernel reading from watched memory (a pipe write) is not a write */
-#ifdef _WIN32
     {
-        HANDLE rd, wr;
-        DWORD done = 0;
-        char buf[64];
-        if (CreatePipe(&rd, &wr, NULL, 0))
-        {
-            BOOL r = WriteFile(wr, base + 10 * PAGE - 32, 64, &done, NULL);
-            ok(r && done == 64, "WriteFile from watched memory failed: %lu\n",
-               (unsigned long)GetLastError());
-            r = ReadFile(rd, buf, sizeof(buf), &done, NULL);
-            ok(r && done == 64, "ReadFile failed\n");
-            CloseHandle(rd);
-            CloseHandle(wr);
-        }
-        else skip("CreatePipe failed\n");
+        long n = kernel_read(base + 10 * PAGE - 32, 64);
+        ok(n == 64, "pipe write from watched memory returned %ld\n", n);
     }
-#else
-    {
-        int fds[2];
-        char buf[64];
-        if (!pipe(fds))
-        {
-            ssize_t n = write(fds[1], base + 10 * PAGE - 32, 64);
-            ok(n == 64, "write(2) from watched memory returned %ld\n", (long)n);
-            n = read(fds[0], buf, sizeof(buf));
-            ok(n == 64, "read(2) returned %ld\n", (long)n);
-            close(fds[0]);
-            close(fds[1]);
-        }
-        else skip("pipe failed\n");
-    }
-#endif
     expect_written(0, base, base, size, 64, -1);
     free_region(base);
 
