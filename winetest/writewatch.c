@@ -7,6 +7,9 @@
  * built natively against dlls/kernelbase (Wine's headers, our Win32 layer) and
  * as a Windows executable with mingw, to run under Wine (or Windows).
  */
+#ifndef _WIN32
+#define _GNU_SOURCE /* REG_RIP */
+#endif
 #include <windows.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +18,8 @@
 
 #ifndef _WIN32
 #include <pthread.h>
+#include <signal.h>
+#include <ucontext.h>
 #include <unistd.h>
 #if defined(__has_include)
 #if __has_include(<writewatch/writewatch.h>)
@@ -1369,6 +1374,169 @@ static void test_kernel_write(void)
     free_region(base);
 }
 
+/*
+ * Protection still applies to watched memory: a CPU write to a read-only
+ * watched page raises an access violation, a kernel write into it fails, and
+ * neither marks the page nor changes its protection. (A fault-based tracker
+ * must tell these faults from its own.) x86-64 only: the handler skips the
+ * faulting 3-byte store.
+ */
+#if defined(__x86_64__)
+static char *volatile fault_target;
+static volatile LONG fault_count;
+
+static void store_byte(char *p)
+{
+    /* movb $1, (%rax): 3 bytes, skipped by the handlers below */
+    __asm__ volatile("movb $1, (%0)" : : "a"(p) : "memory");
+}
+
+#ifdef _WIN32
+static LONG CALLBACK fault_handler(EXCEPTION_POINTERS *ep)
+{
+    if (ep->ExceptionRecord->ExceptionCode == EXCEPTION_ACCESS_VIOLATION &&
+        ep->ExceptionRecord->NumberParameters >= 2 &&
+        (char *)ep->ExceptionRecord->ExceptionInformation[1] == fault_target)
+    {
+        fault_count++;
+        ep->ContextRecord->Rip += 3;
+        return EXCEPTION_CONTINUE_EXECUTION;
+    }
+    return EXCEPTION_CONTINUE_SEARCH;
+}
+#else
+static struct sigaction previous_segv;
+
+static void fault_handler(int sig, siginfo_t *info, void *context)
+{
+    ucontext_t *uc = context;
+    if ((char *)info->si_addr == fault_target)
+    {
+        fault_count++;
+        uc->uc_mcontext.gregs[REG_RIP] += 3;
+        return;
+    }
+    /* not ours (for example the fault backend's): pass it on */
+    if (previous_segv.sa_flags & SA_SIGINFO)
+        previous_segv.sa_sigaction(sig, info, context);
+    else if (previous_segv.sa_handler != SIG_DFL && previous_segv.sa_handler != SIG_IGN)
+        previous_segv.sa_handler(sig);
+    else
+    {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+}
+#endif
+
+static void test_protection_faults(void)
+{
+    const SIZE_T size = 16 * PAGE;
+    MEMORY_BASIC_INFORMATION info;
+    DWORD old;
+    BOOL ret;
+    long got;
+    char *base, desc[128];
+    int good, installed;
+#ifdef _WIN32
+    void *handler;
+#else
+    struct sigaction sa;
+#endif
+
+    base = alloc_watched(size, MEM_RESERVE | MEM_COMMIT);
+    ok(base != NULL, "VirtualAlloc failed: %lu\n", (unsigned long)GetLastError());
+    if (!base) return;
+    write_pages(base, 0);
+    ret = VirtualProtect(base + 2 * PAGE, 2 * PAGE, PAGE_READONLY, &old);
+    ok(ret, "VirtualProtect failed: %lu\n", (unsigned long)GetLastError());
+    ret = VirtualProtect(base + 5 * PAGE, PAGE, PAGE_NOACCESS, &old);
+    ok(ret, "VirtualProtect failed: %lu\n", (unsigned long)GetLastError());
+
+#ifdef _WIN32
+    handler = AddVectoredExceptionHandler(1, fault_handler);
+    installed = handler != NULL;
+#else
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = fault_handler;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    installed = !sigaction(SIGSEGV, &sa, &previous_segv);
+#endif
+    ok(installed, "could not install an access violation handler\n");
+    if (!installed) goto done;
+
+    /* CPU writes: an access violation each, no mark */
+    fault_count = 0;
+    fault_target = base + 2 * PAGE + 100;
+    store_byte(fault_target);
+    ok(fault_count == 1, "write to a read-only watched page: %ld faults\n", (long)fault_count);
+    fault_count = 0;
+    fault_target = base + 5 * PAGE;
+    store_byte(fault_target);
+    ok(fault_count == 1, "write to a no-access watched page: %ld faults\n", (long)fault_count);
+    fault_target = NULL;
+    /*
+     * A write that faults does not happen, so it cannot set a dirty bit on
+     * Windows. Wine 8 marks the page in its fault handler before it checks
+     * the protection.
+     */
+    good = written_are(base, base, size, desc, 0);
+    todo_wine ok(good, "faulting writes marked pages: %s\n", desc);
+    {
+        SIZE_T len = VirtualQuery(base + 2 * PAGE, &info, sizeof(info));
+        ok(len == sizeof(info) && info.Protect == PAGE_READONLY && info.RegionSize == 2 * PAGE,
+           "after the fault: Protect %#lx RegionSize %#lx\n", (unsigned long)info.Protect,
+           (unsigned long)info.RegionSize);
+    }
+    /* a second write faults again (nothing made the page writable) */
+    fault_count = 0;
+    fault_target = base + 3 * PAGE;
+    store_byte(fault_target);
+    ok(fault_count == 1, "second write to a read-only page: %ld faults\n", (long)fault_count);
+    fault_target = NULL;
+    good = written_are(base, base, size, desc, 0);
+    todo_wine ok(good, "faulting write marked pages: %s\n", desc);
+
+#ifdef _WIN32
+    RemoveVectoredExceptionHandler(handler);
+#else
+    sigaction(SIGSEGV, &previous_segv, NULL);
+#endif
+
+    /* a kernel write into a read-only watched page fails and does not mark it */
+    expect_reset_ok(base, size);
+#ifndef _WIN32
+    if (ww_prepare_kernel_write) ww_prepare_kernel_write(base + 2 * PAGE + 8, 16);
+#endif
+    got = kernel_write(base + 2 * PAGE + 8, 16, 0x42);
+    ok(got < 0, "kernel write into a read-only page returned %ld\n", got);
+    /* Wine 8 marks the page although the write failed */
+    good = written_are(base, base, size, desc, -1);
+    todo_wine ok(good, "failed kernel write marked pages: %s\n", desc);
+    {
+        SIZE_T len = VirtualQuery(base + 2 * PAGE, &info, sizeof(info));
+        ok(len == sizeof(info) && info.Protect == PAGE_READONLY,
+           "after the kernel write: Protect %#lx\n", (unsigned long)info.Protect);
+    }
+    ok(base[2 * PAGE + 8] == 0, "read-only page modified\n");
+
+    /* made writable again, writes are tracked */
+    expect_reset_ok(base, size);
+    ret = VirtualProtect(base, size, PAGE_READWRITE, &old);
+    ok(ret, "VirtualProtect failed: %lu\n", (unsigned long)GetLastError());
+    write_pages(base, 3, 5);
+    expect_written(0, base, base, size, 64, 3, 5);
+done:
+    free_region(base);
+}
+#else
+static void test_protection_faults(void)
+{
+    skip("access violation checks are x86-64 only\n");
+}
+#endif
+
 static void thread_writer(void *p)
 {
     *(volatile char *)p = 1;
@@ -1487,6 +1655,7 @@ int main(void)
     run_test(test_race);
     run_test(test_release_race);
     run_test(test_kernel_write);
+    run_test(test_protection_faults);
     run_test(test_output_buffers); /* last: breaks Wine 8's locking */
     wtest.test_name = "writewatch";
     return wtest_summary();
