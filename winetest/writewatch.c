@@ -790,6 +790,12 @@ static void test_release(void)
     ok(base != NULL, "VirtualAlloc failed: %lu\n", (unsigned long)GetLastError());
     if (!base) return;
     write_pages(base, 3);
+    /* a release with a size fails and leaves the watch as it was */
+    SetLastError(0xdeadbeef);
+    ret = VirtualFree(base, PAGE, MEM_RELEASE);
+    ok(!ret, "VirtualFree(MEM_RELEASE) with a size succeeded\n");
+    ok(GetLastError() == ERROR_INVALID_PARAMETER, "error %lu\n", (unsigned long)GetLastError());
+    expect_written(0, base, base, size, 64, 3);
     ret = VirtualFree(base, 0, MEM_RELEASE);
     ok(ret, "VirtualFree(MEM_RELEASE) failed: %lu\n", (unsigned long)GetLastError());
 
