@@ -1192,7 +1192,9 @@ static void test_race(void)
     for (round = 0; round < 8; round++)
     {
         struct test_thread *thread;
-        unsigned spins = 0;
+        unsigned spins = 0, toggles = 0;
+        int protect_failures = 0;
+        DWORD old;
         memset(seen, 0, pages);
         missing = twice = bad = 0;
         failed_calls = 0;
@@ -1215,6 +1217,10 @@ static void test_race(void)
             }
             /* after the writer finished, drain until nothing is left */
             if (finished && count == 0) break;
+            /* rounds 4-7: protection changes (writable either way) race too */
+            if (round >= 4 &&
+                !VirtualProtect(ctx.base, size, (++toggles & 1) ? PAGE_EXECUTE_READWRITE : PAGE_READWRITE, &old))
+                protect_failures++;
             /* bound the wait for a writer that does not progress (~20 s) */
             if (!finished && !count && ++spins > 2000) { sleep_ms(10); if (spins > 4000) break; }
         }
@@ -1223,6 +1229,20 @@ static void test_race(void)
             ok(0, "round %d: the writer thread hung\n", round);
             break;
         }
+        /* whatever is left after the writer ended */
+        for (;;)
+        {
+            count = 64;
+            r = GetWriteWatch(WRITE_WATCH_FLAG_RESET, ctx.base, size, results, &count, &gran);
+            if (r || !count) break;
+            for (i = 0; i < count; i++)
+            {
+                ULONG_PTR page = ((char *)results[i] - ctx.base) / PAGE;
+                if (page < pages) seen[page] = 1;
+            }
+        }
+        if (round >= 4)
+            ok(!protect_failures, "round %d: %d VirtualProtect calls failed\n", round, protect_failures);
         for (i = 0; i < pages; i++)
             if (!seen[i]) missing++;
         ok(!failed_calls, "round %d: %d GetWriteWatch calls failed\n", round, failed_calls);
