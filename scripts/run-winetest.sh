@@ -251,6 +251,10 @@ for run in "${RUNS[@]}"; do
     [ -n "$summary" ] || summary="no summary line (crashed or timed out?)"
     printf '  %-14s %s exit %s\n' "$run" "$summary" "$rc"
     [ "$rc" = 0 ] || status=1
+    # the library must never print to stdout: anything not from the harness is flagged
+    foreign=$(grep -Ev '^[^: ]+\.[ch]:[0-9]+: [A-Za-z0-9_]+: |^[0-9]+ tests executed \(|^[a-z_]+: platform ' \
+              "$OUT_DIR/$run.log" | head -n 3)
+    [ -z "$foreign" ] || printf '  %-14s unexpected stdout lines, first ones:\n%s\n' "$run" "$(sed 's/^/      /' <<<"$foreign")"
 done
 
 printf '\nDifferences: %d check(s)\n' "$ndiff"
