@@ -891,6 +891,51 @@ static void test_large(void)
     free_region(base);
 }
 
+/* A large sparse reservation: 8 GB reserved, a few pages committed far apart. */
+static void test_sparse_reserve(void)
+{
+    const SIZE_T size = (SIZE_T)8 << 30;
+    const SIZE_T distance = (SIZE_T)6 << 30;
+    void *results[16];
+    ULONG_PTR count;
+    ULONG gran;
+    UINT r;
+    char *base, *p, *q;
+
+    base = alloc_watched(size, MEM_RESERVE);
+    if (!base)
+    {
+        skip("cannot reserve 8 GB: %lu\n", (unsigned long)GetLastError());
+        return;
+    }
+    p = VirtualAlloc(base + PAGE, PAGE, MEM_COMMIT, PAGE_READWRITE);
+    q = VirtualAlloc(base + distance, 2 * PAGE, MEM_COMMIT, PAGE_READWRITE);
+    ok(p == base + PAGE && q == base + distance, "commits returned %p %p\n", p, q);
+    if (p != base + PAGE || q != base + distance) goto done;
+    expect_reset_ok(base, size);
+    p[0] = 1;
+    q[PAGE] = 1;
+    count = 16;
+    r = GetWriteWatch(0, base, size, results, &count, &gran);
+    ok(r == 0 && count == 2 && results[0] == p && results[1] == q + PAGE,
+       "ret %u count %lu first %p second %p\n", r, (unsigned long)count,
+       count > 0 ? results[0] : NULL, count > 1 ? results[1] : NULL);
+    count = 1;
+    r = GetWriteWatch(WRITE_WATCH_FLAG_RESET, base + 2 * PAGE, size - 2 * PAGE, results, &count, &gran);
+    ok(r == 0 && count == 1 && results[0] == q + PAGE, "ret %u count %lu %p\n", r,
+       (unsigned long)count, count ? results[0] : NULL);
+    count = 16;
+    r = GetWriteWatch(0, base, size, results, &count, &gran);
+    ok(r == 0 && count == 1 && results[0] == p, "ret %u count %lu %p\n", r, (unsigned long)count,
+       count ? results[0] : NULL);
+    expect_reset_ok(base, size);
+    count = 16;
+    r = GetWriteWatch(0, base, size, results, &count, &gran);
+    ok(r == 0 && count == 0, "ret %u count %lu after reset\n", r, (unsigned long)count);
+done:
+    free_region(base);
+}
+
 static void test_straddle(void)
 {
     const SIZE_T size = 16 * PAGE;
@@ -1818,6 +1863,7 @@ int main(int argc, char **argv)
     run_test(test_mem_reset);
     run_test(test_release);
     run_test(test_large);
+    run_test(test_sparse_reserve);
     run_test(test_straddle);
     run_test(test_access_kinds);
     run_test(test_huge_exact);
