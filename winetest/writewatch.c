@@ -237,6 +237,31 @@ static void test_alloc_flags(void)
         write_pages(base, 2, 4);
         expect_written(0, base, base, size, 64, 2, 4);
     }
+    /* MEM_WRITE_WATCH without MEM_RESERVE fails for a commit inside the
+     * watched reservation too (Wine 8 accepts it) */
+    SetLastError(0xdeadbeef);
+    p = VirtualAlloc(base + 8 * PAGE, PAGE, MEM_COMMIT | MEM_WRITE_WATCH, PAGE_READWRITE);
+    todo_wine
+    {
+        ok(p == NULL, "MEM_COMMIT | MEM_WRITE_WATCH inside the allocation returned %p\n", p);
+        ok(GetLastError() == ERROR_INVALID_PARAMETER, "error %lu\n",
+           (unsigned long)GetLastError());
+    }
+    /* PAGE_WRITECOPY and PAGE_EXECUTE_WRITECOPY are not supported by
+     * VirtualAlloc (Memory Protection Constants documentation) */
+    SetLastError(0xdeadbeef);
+    p = VirtualAlloc(base + 9 * PAGE, PAGE, MEM_COMMIT, PAGE_WRITECOPY);
+    ok(p == NULL, "commit with PAGE_WRITECOPY returned %p\n", p);
+    ok(GetLastError() == ERROR_INVALID_PARAMETER, "error %lu\n", (unsigned long)GetLastError());
+    SetLastError(0xdeadbeef);
+    p = VirtualAlloc(base + 9 * PAGE, PAGE, MEM_COMMIT, PAGE_EXECUTE_WRITECOPY);
+    ok(p == NULL, "commit with PAGE_EXECUTE_WRITECOPY returned %p\n", p);
+    ok(GetLastError() == ERROR_INVALID_PARAMETER, "error %lu\n", (unsigned long)GetLastError());
+    SetLastError(0xdeadbeef);
+    p = VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH, PAGE_WRITECOPY);
+    ok(p == NULL, "watched allocation with PAGE_WRITECOPY returned %p\n", p);
+    ok(GetLastError() == ERROR_INVALID_PARAMETER, "error %lu\n", (unsigned long)GetLastError());
+    free_region(p);
     /* committing again (already committed) keeps the marks */
     p = VirtualAlloc(base, 8 * PAGE, MEM_COMMIT, PAGE_READWRITE);
     ok(p == base, "second commit returned %p\n", p);
@@ -627,6 +652,18 @@ static void test_protect(void)
     expect_written(0, base, base, size, 64, 3);
     write_pages(base, 6);
     expect_written(WRITE_WATCH_FLAG_RESET, base, base, size, 64, 3, 6);
+
+    /* write-copy is not a protection private memory can have */
+    SetLastError(0xdeadbeef);
+    ret = VirtualProtect(base, PAGE, PAGE_WRITECOPY, &old);
+    ok(!ret, "VirtualProtect(PAGE_WRITECOPY) succeeded\n");
+    ok(GetLastError() == ERROR_INVALID_PARAMETER, "error %lu\n", (unsigned long)GetLastError());
+    if (ret) VirtualProtect(base, PAGE, PAGE_READWRITE, &old); /* no follow-on failures */
+    SetLastError(0xdeadbeef);
+    ret = VirtualProtect(base, PAGE, PAGE_EXECUTE_WRITECOPY, &old);
+    ok(!ret, "VirtualProtect(PAGE_EXECUTE_WRITECOPY) succeeded\n");
+    ok(GetLastError() == ERROR_INVALID_PARAMETER, "error %lu\n", (unsigned long)GetLastError());
+    if (ret) VirtualProtect(base, PAGE, PAGE_READWRITE, &old); /* no follow-on failures */
 
     /* PAGE_NOACCESS and back */
     write_pages(base, 4);
