@@ -6,12 +6,13 @@
 #   wine8          built with mingw (x86_64-w64-mingw32-gcc), run under Wine
 #
 # Usage: scripts/run-winetest.sh [--no-install] [--no-native] [--no-wine]
-#                                [--build DIR] [--out DIR]
+#                                [--diff-only] [--build DIR] [--out DIR]
 #
 # Installs what it needs with apt-get when run as root on Debian (wine64,
 # gcc-mingw-w64-x86-64, and the native build's tools) unless --no-install.
 # Prints a table: one row per check (file:line and test name), one column per
-# run, then the rows where the runs differ with the messages. Logs stay in the
+# run (--diff-only: only rows that differ, marked '*', or that failed),
+# then the rows where the runs differ with the messages. Logs stay in the
 # output directory (default: a new temporary directory, printed at the end).
 # Exit status: 0 if every run that could be made had no failures, 1 otherwise,
 # 2 on a setup error.
@@ -23,6 +24,7 @@ OUT_DIR=
 DO_INSTALL=1
 DO_NATIVE=1
 DO_WINE=1
+DIFF_ONLY=0
 NATIVE_TIMEOUT=${NATIVE_TIMEOUT:-180}
 WINE_BOOT_TIMEOUT=${WINE_BOOT_TIMEOUT:-240}
 WINE_TIMEOUT=${WINE_TIMEOUT:-180}
@@ -32,9 +34,10 @@ while [ $# -gt 0 ]; do
         --no-install) DO_INSTALL=0 ;;
         --no-native) DO_NATIVE=0 ;;
         --no-wine) DO_WINE=0 ;;
+        --diff-only) DIFF_ONLY=1 ;;
         --build) BUILD_DIR=$2; shift ;;
         --out) OUT_DIR=$2; shift ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -229,13 +232,13 @@ while IFS=$'\t' read -r line key rest; do
         [ "${RC[${RUNS[$i]}]}" = na ] && continue
         if [ -z "$first" ]; then first=${cells[$i]}; elif [ "${cells[$i]}" != "$first" ]; then real_diff=1; fi
     done
-    mark=" "; [ $real_diff = 1 ] && { mark="*"; ndiff=$((ndiff + 1)); }
+    mark=" "; [ $real_diff = 1 ] && { mark="*"; ndiff=$((ndiff + 1)); echo "$loc $test" >>"$OUT_DIR/diff-keys.txt"; }
+    [ $DIFF_ONLY = 1 ] && [ $real_diff = 0 ] && [[ "$rest" != *FAIL* ]] && continue
     printf '%s%-29s %-18s' "$mark" "$loc" "${test#test_}"
     for ((i = 0; i < ${#RUNS[@]}; i++)); do
         if [ "${RC[${RUNS[$i]}]}" = na ]; then printf ' %-14s' "n/a"; else printf ' %-14s' "${cells[$i]}"; fi
     done
     printf '\n'
-    [ $real_diff = 1 ] && echo "$loc $test" >>"$OUT_DIR/diff-keys.txt"
 done <"$OUT_DIR/table.tsv"
 
 printf '\nCells: pass/FAIL/todo/skip, ":k/n" when the check ran n times (k of the shown kind); "-" not reached.\n'
