@@ -22,18 +22,7 @@
 #include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
-#if defined(__has_include)
-#if __has_include(<writewatch/writewatch.h>)
 #include <writewatch/writewatch.h>
-#define HAVE_WRITEWATCH_H 1
-#endif
-#endif
-#ifndef HAVE_WRITEWATCH_H
-/* Not yet published by the library: declare it ourselves, weakly. */
-int ww_prepare_kernel_write(void *addr, size_t size);
-#endif
-/* Weak, so that a library without it still links and the check is skipped. */
-#pragma weak ww_prepare_kernel_write
 #endif
 
 #include "wtest.h"
@@ -1443,24 +1432,9 @@ static void test_kernel_write(void)
     if (!base) return;
 
 #ifndef _WIN32
-    {
-        const char *backend = getenv("WRITEWATCH_BACKEND");
-        if (!ww_prepare_kernel_write)
-        {
-            if (!backend || strcmp(backend, "kernel"))
-            {
-                skip("*** ww_prepare_kernel_write() missing from the library: kernel writes "
-                     "with backend '%s' NOT TESTED ***\n", backend ? backend : "(default)");
-                free_region(base);
-                return;
-            }
-        }
-        else
-        {
-            ww_prepare_kernel_write(base + PAGE - 50, 100);
-            ww_prepare_kernel_write(base + 3 * PAGE + 8, 10);
-        }
-    }
+    /* The fault backend needs to be told before the kernel writes (README). */
+    ww_prepare_kernel_write(base + PAGE - 50, 100);
+    ww_prepare_kernel_write(base + 3 * PAGE + 8, 10);
 #endif
 
     /* a pipe read straddling pages 0 and 1, and one inside page 3 */
@@ -1475,7 +1449,7 @@ static void test_kernel_write(void)
 
     /* after the reset, a kernel write is tracked again */
 #ifndef _WIN32
-    if (ww_prepare_kernel_write) ww_prepare_kernel_write(base + 3 * PAGE, 16);
+    ww_prepare_kernel_write(base + 3 * PAGE, 16);
 #endif
     got = kernel_write(base + 3 * PAGE, 16, 0x11);
     ok(got == 16, "kernel write returned %ld\n", got);
@@ -1616,7 +1590,7 @@ static void test_protection_faults(void)
     /* a kernel write into a read-only watched page fails and does not mark it */
     expect_reset_ok(base, size);
 #ifndef _WIN32
-    if (ww_prepare_kernel_write) ww_prepare_kernel_write(base + 2 * PAGE + 8, 16);
+    ww_prepare_kernel_write(base + 2 * PAGE + 8, 16);
 #endif
     got = kernel_write(base + 2 * PAGE + 8, 16, 0x42);
     ok(got < 0, "kernel write into a read-only page returned %ld\n", got);
@@ -1658,6 +1632,23 @@ static void test_protection_faults(void)
  */
 #define SCATTER_PAGES 72000
 
+/*
+ * Every page base + (first + 2 * i) * PAGE, i < expected, is among results[0..count).
+ * Results come in ascending order.
+ */
+static BOOL scattered_all_reported(void **results, ULONG_PTR count, char *base, ULONG_PTR first, ULONG_PTR expected)
+{
+    ULONG_PTR i, next = 0;
+    for (i = 0; i < count && next < expected; i++)
+        if (results[i] == base + (first + 2 * next) * PAGE) next++;
+    return next == expected;
+}
+
+/*
+ * Exit codes: 0 exact answers; 20 every written page reported plus pages that
+ * were not written (the fault backend's way past vm.max_map_count, where it
+ * cannot split mappings any more and unprotects whole runs); others: failures.
+ */
 static int scattered_child(void)
 {
     const ULONG_PTR pages = SCATTER_PAGES;
@@ -1665,6 +1656,7 @@ static int scattered_child(void)
     void **results;
     ULONG gran;
     char *base;
+    BOOL over_reported = FALSE;
 
     base = alloc_watched(pages * PAGE, MEM_RESERVE | MEM_COMMIT);
     results = malloc(pages * sizeof(*results));
@@ -1672,16 +1664,16 @@ static int scattered_child(void)
     for (i = 0; i < pages; i += 2) base[i * PAGE] = 1;
     count = pages;
     if (GetWriteWatch(WRITE_WATCH_FLAG_RESET, base, pages * PAGE, results, &count, &gran)) return 11;
-    if (count != pages / 2) return 12;
-    for (i = 0; i < count; i++)
-        if (results[i] != base + 2 * i * PAGE) return 13;
+    if (count < pages / 2) return 12;
+    if (!scattered_all_reported(results, count, base, 0, pages / 2)) return 13;
+    over_reported |= count > pages / 2;
     for (i = 1; i < pages; i += 2) base[i * PAGE] = 1;
     count = pages;
     if (GetWriteWatch(0, base, pages * PAGE, results, &count, &gran)) return 14;
-    if (count != pages / 2) return 15;
-    for (i = 0; i < count; i++)
-        if (results[i] != base + (2 * i + 1) * PAGE) return 16;
-    return 0;
+    if (count < pages / 2) return 15;
+    if (!scattered_all_reported(results, count, base, 1, pages / 2)) return 16;
+    over_reported |= count > pages / 2;
+    return over_reported ? 20 : 0;
 }
 
 static const char *scattered_result(int code)
@@ -1696,6 +1688,7 @@ static const char *scattered_result(int code)
     case 14: return "second GetWriteWatch failed";
     case 15: return "second GetWriteWatch: wrong count";
     case 16: return "second GetWriteWatch: wrong pages";
+    case 20: return "every write reported, with extra pages";
     case -1: return "timed out (killed after 30 s)";
     default: return "crashed or unexpected exit";
     }
@@ -1721,6 +1714,7 @@ static long read_map_limit(void)
 static void test_scattered_many(void)
 {
     long map_limit = read_map_limit();
+    BOOL may_over_report;
     int code;
 #ifdef _WIN32
     char path[MAX_PATH], cmdline[MAX_PATH + 32];
@@ -1781,8 +1775,16 @@ static void test_scattered_many(void)
      * Wine 8 protects page by page and hits the limit (a known limitation of
      * its mprotect-based tracking): todo_wine when the limit is that low.
      */
+#ifdef _WIN32
+    may_over_report = FALSE;
+#else
+    /* Past the map limit the fault backend reports extra pages rather than
+     * lose writes or hang (README, "Decided behaviour"). */
+    may_over_report = ww_get_backend() == WW_BACKEND_FAULT;
+#endif
     todo_if(wtest_on_wine() && map_limit < 2 * SCATTER_PAGES)
-        ok(code == 0, "every other page of %u written (vm.max_map_count %ld): %s (%d)\n",
+        ok(code == 0 || (may_over_report && code == 20),
+           "every other page of %u written (vm.max_map_count %ld): %s (%d)\n",
            SCATTER_PAGES, map_limit, scattered_result(code), code);
 }
 
