@@ -105,6 +105,8 @@ sigset_t async_signals()
 
 bool install_fault_handler()
 {
+    if (handler_installed.load(std::memory_order_acquire))
+        return true; // the common case, on every GetWriteWatch
     static std::once_flag once;
     std::call_once(once, [] {
         struct sigaction action {};
