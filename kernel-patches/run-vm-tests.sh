@@ -13,6 +13,8 @@
 #   WW_VM_TIMEOUT  seconds a VM may run (default 900)
 #   WW_STOCK_PKG   stock kernel package (default: newest linux-image-6.1.0-N-amd64)
 #   CONCURRENT_SECONDS  duration of the concurrent-writers check (default 2)
+#   WW_DEBUG=1     also merge kconfig.debug.fragment (DEBUG_VM, lockdep,
+#                  atomic-sleep checks) into the patched kernel's config
 #   WW_BZIMAGE     boot this patched bzImage instead of building one (for
 #                  iterating on the series in a kept build tree)
 #
@@ -55,7 +57,9 @@ fi
 
 # ---- patched kernel ---------------------------------------------------------
 SERIES=$(ls "$HERE"/linux-6.1/*.patch | sort)
-KEY=$(cat $SERIES "$HERE/kconfig.fragment" | sha256sum | cut -c1-16)
+FRAGMENTS="$HERE/kconfig.fragment"
+[ "${WW_DEBUG:-0}" = 1 ] && FRAGMENTS="$FRAGMENTS $HERE/kconfig.debug.fragment"
+KEY=$(cat $SERIES $FRAGMENTS | sha256sum | cut -c1-16)
 SRC=$WORK/linux-src-$KEY
 BUILD=$WORK/linux-build-$KEY
 BZIMAGE=$BUILD/arch/x86/boot/bzImage
@@ -79,7 +83,7 @@ build_kernel() {
 	if [ ! -f "$BUILD/.config" ]; then
 		make -s -C "$SRC" O="$BUILD" tinyconfig >/dev/null
 		"$SRC/scripts/kconfig/merge_config.sh" -m -O "$BUILD" "$BUILD/.config" \
-			"$HERE/kconfig.fragment" >/dev/null
+			$FRAGMENTS >/dev/null
 		make -s -C "$SRC" O="$BUILD" olddefconfig >/dev/null
 		for c in USERFAULTFD PTE_MARKER_UFFD_WP HAVE_ARCH_USERFAULTFD_WP \
 			TRANSPARENT_HUGEPAGE SHMEM PROC_PAGE_MONITOR BLK_DEV_INITRD; do
@@ -256,6 +260,11 @@ boot() { # name kernel extra-append [qemu accel]
 	esac
 	if [ -n "$PROJECT_TESTS" ] && ! grep -q "$want" "$out"; then
 		log "$name: expected '$want' in the output"
+		overall=1
+	fi
+	if grep -qE 'WARNING: |BUG: |Oops|Kernel panic' "$out"; then
+		log "$name: the kernel logged a warning or bug:"
+		grep -E -A20 'WARNING: |BUG: |Oops|Kernel panic' "$out" | head -60
 		overall=1
 	fi
 	if grep -E '^WW-RESULT .* rc=[1-9]' <(tr -d '\r' < "$out") >/dev/null; then
