@@ -82,8 +82,12 @@ public:
                         chunk[taken++] = next;
                 if (reset) {
                     ww_status status = make_clean(allocation, chunk.data(), taken);
-                    if (status != WW_STATUS_SUCCESS)
-                        return status; // nothing of this chunk was cleaned
+                    if (status != WW_STATUS_SUCCESS) {
+                        // Nothing of this chunk was cleaned; earlier chunks were
+                        // and their pages are in addresses: count them.
+                        *found = stored;
+                        return status;
+                    }
                 }
             }
             for (size_t i = 0; i < taken; ++i)
