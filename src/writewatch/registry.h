@@ -12,11 +12,41 @@
 #include <memory>
 #include <shared_mutex>
 
+#include <pthread.h>
+
 namespace writewatch {
+
+// A readers-writer lock that lets a waiting writer in. std::shared_mutex is
+// glibc's default rwlock, which prefers readers: threads polling
+// GetWriteWatch back to back kept VirtualAlloc / VirtualFree / VirtualProtect
+// waiting for seconds (tests/stress/race_mm.cpp saw one VirtualProtect in
+// 2.5 s). The lock is never taken recursively.
+class RwLock {
+public:
+    RwLock()
+    {
+        pthread_rwlockattr_t attr;
+        pthread_rwlockattr_init(&attr);
+        pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+        pthread_rwlock_init(&lock_, &attr);
+        pthread_rwlockattr_destroy(&attr);
+    }
+    ~RwLock() { pthread_rwlock_destroy(&lock_); }
+    RwLock(const RwLock &) = delete;
+    RwLock &operator=(const RwLock &) = delete;
+
+    void lock() { pthread_rwlock_wrlock(&lock_); }
+    void unlock() { pthread_rwlock_unlock(&lock_); }
+    void lock_shared() { pthread_rwlock_rdlock(&lock_); }
+    void unlock_shared() { pthread_rwlock_unlock(&lock_); }
+
+private:
+    pthread_rwlock_t lock_;
+};
 
 class Registry {
 public:
-    std::shared_mutex &mutex() { return mutex_; }
+    RwLock &mutex() { return mutex_; }
 
     // The allocation containing address, or null. Caller holds the lock.
     Allocation *find(uintptr_t address) const;
@@ -44,7 +74,7 @@ public:
 private:
     static size_t bytes_for(const Allocation &allocation);
 
-    mutable std::shared_mutex mutex_;
+    mutable RwLock mutex_;
     std::map<uintptr_t, std::unique_ptr<Allocation>> by_base_;
     std::atomic<size_t> tracking_bytes_{0};
 };
