@@ -170,6 +170,8 @@ public:
         }
     }
 
+    // Every write is accounted for once settled.
+    bool balanced() const { return checked_ + ambiguous_ + losses_ == writes_.load() && impossible_ == 0; }
     uint64_t writes() const { return writes_.load(); }
     uint64_t checked() const { return checked_; }
     uint64_t duplicates() const { return duplicates_; }
@@ -183,7 +185,7 @@ private:
     size_t pages_;
     std::unique_ptr<std::atomic<uint64_t>[]> slots_;
     std::unique_ptr<std::atomic<uint64_t>[]> last_report_;
-    std::atomic<uint64_t> epoch_{0};
+    std::atomic<uint64_t> epoch_{1}; // never 0: a claim must be non-zero
     std::atomic<uint64_t> writes_{0};
     uint64_t checked_ = 0, duplicates_ = 0, in_flight_reports_ = 0, ambiguous_ = 0, losses_ = 0, impossible_ = 0;
 };
