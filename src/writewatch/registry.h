@@ -10,38 +10,39 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
-
-#include <pthread.h>
 
 namespace writewatch {
 
-// A readers-writer lock that lets a waiting writer in. std::shared_mutex is
-// glibc's default rwlock, which prefers readers: threads polling
-// GetWriteWatch back to back kept VirtualAlloc / VirtualFree / VirtualProtect
-// waiting for seconds (tests/stress/race_mm.cpp saw one VirtualProtect in
-// 2.5 s). The lock is never taken recursively.
+// A readers-writer lock fair to both sides. std::shared_mutex (glibc's default
+// rwlock) prefers readers: threads polling GetWriteWatch back to back kept
+// VirtualAlloc / VirtualFree / VirtualProtect waiting for seconds
+// (tests/stress/race_mm.cpp saw one VirtualProtect in 2.5 s); a writer-
+// preferring rwlock starves GetWriteWatch under a stream of VirtualProtect
+// calls instead. Here a waiting writer holds the turnstile, so no new reader
+// gets in ahead of it, and readers that passed the turnstile before it get the
+// reader-preferring rwlock before the next writer. Never taken recursively.
 class RwLock {
 public:
-    RwLock()
+    void lock()
     {
-        pthread_rwlockattr_t attr;
-        pthread_rwlockattr_init(&attr);
-        pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-        pthread_rwlock_init(&lock_, &attr);
-        pthread_rwlockattr_destroy(&attr);
+        turnstile_.lock();
+        rw_.lock();
+        turnstile_.unlock();
     }
-    ~RwLock() { pthread_rwlock_destroy(&lock_); }
-    RwLock(const RwLock &) = delete;
-    RwLock &operator=(const RwLock &) = delete;
-
-    void lock() { pthread_rwlock_wrlock(&lock_); }
-    void unlock() { pthread_rwlock_unlock(&lock_); }
-    void lock_shared() { pthread_rwlock_rdlock(&lock_); }
-    void unlock_shared() { pthread_rwlock_unlock(&lock_); }
+    void unlock() { rw_.unlock(); }
+    void lock_shared()
+    {
+        turnstile_.lock();
+        turnstile_.unlock();
+        rw_.lock_shared();
+    }
+    void unlock_shared() { rw_.unlock_shared(); }
 
 private:
-    pthread_rwlock_t lock_;
+    std::mutex turnstile_;
+    std::shared_mutex rw_;
 };
 
 class Registry {
