@@ -253,7 +253,7 @@ int main()
     CHECK_MSG(checker.losses() == 0 && checker.impossible() == 0, "zone A lost writes");
     CHECK_MSG(checker.balanced(), "checker accounts do not balance");
     CHECK_MSG(after_invalid.load() > 0, "no call after the release was observed");
-    CHECK_MSG(neighbour_calls_ok.load() > 0 && protect_flips.load() > 100 && mm_ops.load() > 100,
+    CHECK_MSG(neighbour_calls_ok.load() > 0 && protect_flips.load() > 100 && mm_ops.load() > 100 && c_checks.load() > 100 && drains > 100,
               "the racing operations hardly ran");
     return finish("race-mm");
 }
