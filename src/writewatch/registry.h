@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <shared_mutex>
 
 namespace writewatch {
@@ -48,6 +49,10 @@ private:
 class Registry {
 public:
     RwLock &mutex() { return mutex_; }
+    // After fork(), in the child: the lock as new. The parent held it
+    // exclusively across the fork (see registry()); the child's only thread
+    // cannot unlock it as its owner, so it is rebuilt.
+    void reset_lock_in_child() { new (&mutex_) RwLock; }
 
     // The allocation containing address, or null. Caller holds the lock.
     Allocation *find(uintptr_t address) const;
