@@ -16,6 +16,7 @@
 
 #include <set>
 #include <string>
+#include <thread>
 
 using namespace stress;
 
@@ -162,6 +163,54 @@ int main(int argc, char **argv)
                   "fault backend child: inherited watch 0x%x", (unsigned)report->inherited_get);
         CHECK_MSG(report->inherited_reset == WW_STATUS_SUCCESS, "fault child reset 0x%x",
                   (unsigned)report->inherited_reset);
+    }
+
+    // Forks while other threads are inside the library: the child must be able
+    // to use it (no lock left held by a thread that does not exist there).
+    {
+        std::atomic<bool> stop{false};
+        std::vector<std::thread> busy;
+        for (int t = 0; t < 2; ++t)
+            busy.emplace_back([&, t] {
+                std::vector<void *> out(pages);
+                while (!stop.load()) {
+                    uintptr_t count = pages;
+                    uint32_t granularity;
+                    ww_get_write_watch(WW_CURRENT_PROCESS, t, base, pages * page, out.data(), &count, &granularity);
+                    void *p = VirtualAlloc(nullptr, page, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH, PAGE_READWRITE);
+                    if (p)
+                        VirtualFree(p, 0, MEM_RELEASE);
+                }
+            });
+        int forks = 0, stuck = 0, bad = 0;
+        auto start = std::chrono::steady_clock::now();
+        while (seconds_since(start) < budget(1.0)) {
+            pid_t child = fork();
+            if (child == 0) {
+                alarm(5);
+                char *mine = static_cast<char *>(
+                    VirtualAlloc(nullptr, 4 * page, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH, PAGE_READWRITE));
+                if (!mine)
+                    _exit(3);
+                mine[page] = 1;
+                ww_status st;
+                bool ok = written(mine, 4, &st) == std::vector<size_t>{1};
+                _exit(ok ? 0 : 4);
+            }
+            int child_status = 0;
+            waitpid(child, &child_status, 0);
+            ++forks;
+            if (WIFSIGNALED(child_status) && WTERMSIG(child_status) == SIGALRM)
+                ++stuck;
+            else if (!WIFEXITED(child_status) || WEXITSTATUS(child_status) != 0)
+                ++bad;
+        }
+        stop = true;
+        for (auto &thread : busy)
+            thread.join();
+        std::printf("fork-exec [%s]: %d forks during library calls in other threads: %d children stuck, %d failed\n",
+                    ww_backend_name(backend), forks, stuck, bad);
+        CHECK_MSG(stuck == 0 && bad == 0, "children after a fork during library calls: %d stuck, %d failed", stuck, bad);
     }
 
     // Descriptors: everything opened since start is close-on-exec...
