@@ -129,9 +129,11 @@ int crash(int what)
     case 0:
         *(volatile char *)unwatched = 1; // read-only unwatched page
         break;
-    case 1:
-        *(volatile char *)nullptr = 1;
+    case 1: {
+        char *volatile null_pointer = nullptr; // opaque: UBSan would flag a literal null store
+        *reinterpret_cast<volatile char *>(null_pointer) = 1;
         break;
+    }
     case 2: // read-only watched page: an access violation on Windows too
         VirtualProtect(base + page, page, PAGE_READONLY, &old);
         *(volatile char *)(base + page) = 1;
