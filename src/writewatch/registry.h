@@ -14,6 +14,10 @@
 #include <new>
 #include <shared_mutex>
 
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#endif
+
 namespace writewatch {
 
 // A readers-writer lock fair to both sides. std::shared_mutex (glibc's default
@@ -40,6 +44,19 @@ public:
         rw_.lock_shared();
     }
     void unlock_shared() { rw_.unlock_shared(); }
+    // A new, unlocked lock in place of this one, whatever its state. Only for
+    // a process with one thread (the child after fork()).
+    void rebuild()
+    {
+#if defined(__SANITIZE_THREAD__)
+        // ThreadSanitizer cannot see the rebuild: tell it the write lock the
+        // forking thread took (see registry()) was released.
+        __tsan_mutex_pre_unlock(&rw_, 0);
+        __tsan_mutex_post_unlock(&rw_, 0);
+#endif
+        this->~RwLock();
+        new (this) RwLock;
+    }
 
 private:
     std::mutex turnstile_;
@@ -52,7 +69,7 @@ public:
     // After fork(), in the child: the lock as new. The parent held it
     // exclusively across the fork (see registry()); the child's only thread
     // cannot unlock it as its owner, so it is rebuilt.
-    void reset_lock_in_child() { new (&mutex_) RwLock; }
+    void reset_lock_in_child() { mutex_.rebuild(); }
 
     // The allocation containing address, or null. Caller holds the lock.
     Allocation *find(uintptr_t address) const;
