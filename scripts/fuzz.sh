@@ -20,9 +20,14 @@ cc=${CC_FUZZ:-clang}
 wine_inc=/usr/include/wine/wine/windows
 san=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1)
 objs=()
+# Any change to the engine, the Win32 layer or a header rebuilds every object.
+stamp="$build/obj/.stamp"
+if [ ! -f "$stamp" ] || [ -n "$(find src dlls include -newer "$stamp" -type f | head -n 1)" ]; then
+    rm -f "$build"/obj/*.o
+fi
 for src in src/writewatch/*.cpp src/writewatch/backends/*.cpp; do
     obj="$build/obj/$(echo "$src" | tr / _).o"
-    if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ]; then
+    if [ ! -f "$obj" ]; then
         "$cxx" -std=c++20 -D_GNU_SOURCE -fvisibility=hidden -Iinclude "${san[@]}" -fsanitize=fuzzer-no-link \
             -c "$src" -o "$obj" &
     fi
@@ -30,12 +35,13 @@ for src in src/writewatch/*.cpp src/writewatch/backends/*.cpp; do
 done
 for src in dlls/kernelbase/*.c; do
     obj="$build/obj/$(echo "$src" | tr / _).o"
-    if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ]; then
+    if [ ! -f "$obj" ]; then
         "$cc" -std=gnu11 -Wno-pragma-pack -Iinclude -I"$wine_inc" "${san[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj" &
     fi
     objs+=("$obj")
 done
 wait
+touch "$stamp"
 "$cxx" -std=c++20 -Wno-pragma-pack -Iinclude -I"$wine_inc" -DWINBASEAPI= "${san[@]}" -fsanitize=fuzzer \
     tests/fuzz/api_fuzz.cpp "${objs[@]}" -lfmt -pthread -o "$build/api_fuzz"
 # The fault backend owns SIGSEGV: neither ASan nor libFuzzer may take it.

@@ -25,9 +25,10 @@ fi
 mode=${WRITEWATCH_SANITIZE:-stress}
 if [ "$mode" != off ]; then
     build=${WRITEWATCH_ASAN_BUILD:-build-asan}
-    [ -d "$build" ] || meson setup "$build" -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true >/dev/null
-    # The fault backend owns SIGSEGV: ASan must not take it.
+    [ -d "$build" ] || meson setup "$build" -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+    # The fault backend owns SIGSEGV: the sanitizers must not take it.
     export ASAN_OPTIONS=handle_segv=0:allow_user_segv_handler=1:detect_leaks=0
+    export TSAN_OPTIONS="handle_segv=0 halt_on_error=1"
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     if [ "$mode" = full ]; then
         ninja -C "$build" && meson test -C "$build" --no-rebuild --print-errorlogs --num-processes 2 \
