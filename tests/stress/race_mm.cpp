@@ -234,7 +234,10 @@ int main()
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     expect(VirtualFree(base, 0, MEM_RELEASE), "release");
     released = true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // Until both callers were seen failing on the freed range (bounded).
+    auto freed_at = std::chrono::steady_clock::now();
+    while (after_invalid.load() < 2 && seconds_since(freed_at) < 5)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     stop_callers = true;
     for (auto &thread : callers)
         thread.join();
