@@ -129,9 +129,9 @@ int crash(int what)
     case 0:
         *(volatile char *)unwatched = 1; // read-only unwatched page
         break;
-    case 1: {
-        char *volatile null_pointer = nullptr; // opaque: UBSan would flag a literal null store
-        *reinterpret_cast<volatile char *>(null_pointer) = 1;
+    case 1: { // just above NULL (UBSan reports a store to NULL itself instead of letting it fault)
+        volatile uintptr_t near_null = 16;
+        *reinterpret_cast<volatile char *>(near_null) = 1;
         break;
     }
     case 2: // read-only watched page: an access violation on Windows too
@@ -233,7 +233,7 @@ int main()
     run_child("app SIGSEGV handler installed before the library", [] { return coexist(true); });
     run_child("app SIGSEGV handler installed after, calls ww_handle_fault", [] { return coexist(false); });
     run_child("crash: write to an unwatched read-only page -> SIGSEGV", [] { return crash(0); }, SIGSEGV);
-    run_child("crash: write to NULL -> SIGSEGV", [] { return crash(1); }, SIGSEGV);
+    run_child("crash: write to NULL + 16 -> SIGSEGV", [] { return crash(1); }, SIGSEGV);
     run_child("crash: write to a read-only watched page -> SIGSEGV", [] { return crash(2); }, SIGSEGV);
     const char *name = ww_backend_name(backend);
 #if defined(__SANITIZE_THREAD__)
