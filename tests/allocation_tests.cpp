@@ -108,3 +108,21 @@ TEST_CASE("VirtualFree argument rules", "[allocation]")
     CHECK_FALSE(VirtualFree(region.base(), 0, MEM_RELEASE | MEM_DECOMMIT));
     CHECK(GetLastError() == ERROR_INVALID_PARAMETER);
 }
+
+TEST_CASE("write-copy protections are refused for private memory", "[allocation][errors]")
+{
+    for (DWORD protect : {PAGE_WRITECOPY, PAGE_EXECUTE_WRITECOPY}) {
+        SetLastError(0xdeadbeef);
+        CHECK(VirtualAlloc(nullptr, page, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH, protect) == nullptr);
+        CHECK(GetLastError() == ERROR_INVALID_PARAMETER);
+        WatchedRegion region(2, MEM_RESERVE | MEM_WRITE_WATCH, PAGE_READWRITE);
+        SetLastError(0xdeadbeef);
+        CHECK(VirtualAlloc(region.base(), page, MEM_COMMIT, protect) == nullptr);
+        CHECK(GetLastError() == ERROR_INVALID_PARAMETER);
+        REQUIRE(VirtualAlloc(region.base(), page, MEM_COMMIT, PAGE_READWRITE));
+        DWORD old;
+        SetLastError(0xdeadbeef);
+        CHECK_FALSE(VirtualProtect(region.base(), page, protect, &old));
+        CHECK(GetLastError() == ERROR_INVALID_PARAMETER);
+    }
+}

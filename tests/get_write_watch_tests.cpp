@@ -5,8 +5,31 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
 
 using namespace test;
+
+namespace {
+// The VmFlags line of the mapping containing address, from /proc/self/smaps.
+std::string vm_flags_of(const void *address)
+{
+    std::ifstream smaps("/proc/self/smaps");
+    std::string line;
+    bool inside = false;
+    auto target = reinterpret_cast<uintptr_t>(address);
+    while (std::getline(smaps, line)) {
+        unsigned long start, end;
+        if (std::sscanf(line.c_str(), "%lx-%lx ", &start, &end) == 2 && line.find(':') > line.find(' ')) {
+            inside = target >= start && target < end;
+        } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+            return line;
+        }
+    }
+    return {};
+}
+} // namespace
 
 namespace {
 struct Call {
@@ -276,4 +299,26 @@ TEST_CASE("large regions: alternate pages written and drained in chunks", "[get]
         drained += chunk.size();
     }
     CHECK(drained == pages / 2);
+}
+
+TEST_CASE("one write reports one page even where a huge page would fit", "[get][thp]")
+{
+    // 8 MiB holds at least two 2 MiB-aligned huge-page slots; with THP a single
+    // write could otherwise populate (and report) 512 pages.
+    const size_t pages = 2048;
+    WatchedRegion region(pages);
+    auto base = reinterpret_cast<uintptr_t>(region.base());
+    size_t aligned = ((base + (2u << 20) - 1) & ~uintptr_t((2u << 20) - 1)) - base;
+    size_t first = aligned / page + 5;
+    region.page_ptr(first)[0] = 1;
+    CHECK(written_pages(region.base(), region.size()) == std::vector<size_t>{first});
+    if (ww_allocation_backend(region.base()) == WW_BACKEND_KERNEL) {
+        // The kernel backend relies on MADV_NOHUGEPAGE ("nh") for exactness.
+        std::string flags = vm_flags_of(region.page_ptr(first));
+        INFO(flags);
+        CHECK(flags.find(" nh") != std::string::npos);
+    }
+    region.page_ptr(first + 300)[0] = 1;
+    CHECK(written_pages(region.base(), region.size(), WRITE_WATCH_FLAG_RESET) ==
+          std::vector<size_t>{first, first + 300});
 }

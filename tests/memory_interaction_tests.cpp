@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 using namespace test;
@@ -154,4 +155,27 @@ TEST_CASE("the output array may live in the watched region itself", "[get]")
     CHECK(*granularity == page);
     auto pages = written_pages(region.base(), region.size());
     CHECK(std::find(pages.begin(), pages.end(), 10) != pages.end()); // results were written there
+}
+
+TEST_CASE("fault backend: a kernel write without preparation fails cleanly", "[kernel_write]")
+{
+    WatchedRegion region(2);
+    if (ww_allocation_backend(region.base()) != WW_BACKEND_FAULT) {
+        WARN("skipped: only the fault backend write-protects clean pages from the kernel");
+        return;
+    }
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    REQUIRE(write(fds[1], "abc", 3) == 3);
+    errno = 0;
+    CHECK(read(fds[0], region.page_ptr(1), 3) == -1);
+    CHECK(errno == EFAULT);
+    CHECK(written_pages(region.base(), region.size()).empty());
+    // Nothing was consumed: after preparation the same bytes arrive.
+    REQUIRE(ww_prepare_kernel_write(region.page_ptr(1), 3) == WW_STATUS_SUCCESS);
+    CHECK(read(fds[0], region.page_ptr(1), 3) == 3);
+    CHECK(std::memcmp(region.page_ptr(1), "abc", 3) == 0);
+    CHECK(written_pages(region.base(), region.size()) == std::vector<size_t>{1});
+    close(fds[0]);
+    close(fds[1]);
 }

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "page_state.h"
-#include "spin_lock.h"
+#include "signal_safe_mutex.h"
 #include "writewatch/writewatch.h"
 
 #include <atomic>
@@ -21,7 +21,7 @@ struct Allocation {
     uint32_t allocation_protect = 0;
     Backend *backend = nullptr; // null for memory allocated without MEM_WRITE_WATCH
     std::unique_ptr<std::atomic<PageState>[]> pages;
-    SpinLock fault_lock; // serialises the fault backend's handler with its scans
+    SignalSafeMutex fault_lock; // serialises the fault backend's handler with its scans
 
     size_t page_count() const { return size / WW_PAGE_SIZE; }
     uintptr_t end() const { return base + size; }

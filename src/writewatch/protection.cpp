@@ -13,17 +13,17 @@ struct BaseProtection {
     bool writable;
 };
 
-// Indexed by the protection bits of a page state. Copy-on-write protections
-// behave as writable for private anonymous memory.
-constexpr std::array<BaseProtection, 8> base_protections{{
+// Indexed by the protection bits of a page state. PAGE_WRITECOPY and
+// PAGE_EXECUTE_WRITECOPY are absent: Windows refuses them for private memory
+// (VirtualAlloc and VirtualProtect fail with ERROR_INVALID_PARAMETER), and all
+// memory here is private.
+constexpr std::array<BaseProtection, 6> base_protections{{
     {WW_PAGE_NOACCESS, PROT_NONE, false},
     {WW_PAGE_READONLY, PROT_READ, false},
     {WW_PAGE_READWRITE, PROT_READ | PROT_WRITE, true},
-    {WW_PAGE_WRITECOPY, PROT_READ | PROT_WRITE, true},
     {WW_PAGE_EXECUTE, PROT_EXEC, false},
     {WW_PAGE_EXECUTE_READ, PROT_READ | PROT_EXEC, false},
     {WW_PAGE_EXECUTE_READWRITE, PROT_READ | PROT_WRITE | PROT_EXEC, true},
-    {WW_PAGE_EXECUTE_WRITECOPY, PROT_READ | PROT_WRITE | PROT_EXEC, true},
 }};
 
 } // namespace

@@ -1,80 +1,69 @@
 #include "user_memory.h"
 
 #include "address_range.h"
-#include "backend.h"
-#include "probe.h"
+#include "backends/fault_signal.h"
 
-#include <sys/mman.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <ucontext.h>
 
-#include <algorithm>
-#include <cerrno>
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
+#include <cstdint>
 
 namespace writewatch {
 namespace {
 
-// MADV_POPULATE_WRITE (Linux 5.14) faults the pages in for writing without
-// changing their contents, and fails on memory that cannot be written.
-int populate_for_write(uintptr_t start, uintptr_t end)
+// initial-exec: the signal handler reads these, and must not allocate TLS.
+__attribute__((tls_model("initial-exec"))) thread_local sigjmp_buf probe_return;
+__attribute__((tls_model("initial-exec"))) thread_local volatile sig_atomic_t probing;
+
+__attribute__((noinline)) void touch_pages(uintptr_t start, uintptr_t end)
 {
-    if (madvise(reinterpret_cast<void *>(start), end - start, MADV_POPULATE_WRITE) == 0)
-        return 0;
-    return errno;
+    for (uintptr_t address = start; address < end;
+         address = align_down(address, WW_PAGE_SIZE) + WW_PAGE_SIZE)
+        __atomic_fetch_or(reinterpret_cast<volatile uint8_t *>(address), 0, __ATOMIC_RELAXED);
 }
 
-bool populate_supported()
+bool touch_pages_for_write(uintptr_t start, uintptr_t end)
 {
-    static const bool supported = [] {
-        long page = kernel_features().host_page_size;
-        void *probe = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (probe == MAP_FAILED)
-            return false;
-        bool works = madvise(probe, page, MADV_POPULATE_WRITE) == 0;
-        munmap(probe, page);
-        return works;
-    }();
-    return supported;
+    // Nothing but these two lives across the jump.
+    volatile uintptr_t range_start = start;
+    volatile uintptr_t range_end = end;
+    // The jump target does not save the signal mask (that would be a system
+    // call); recover_from_user_probe restores it from the fault's context.
+    if (sigsetjmp(probe_return, 0)) {
+        probing = 0;
+        return false;
+    }
+    probing = 1;
+    touch_pages(range_start, range_end);
+    probing = 0;
+    return true;
 }
 
 } // namespace
 
-ww_status prepare_kernel_write_locked(const Registry &registry, uintptr_t start, uintptr_t end)
-{
-    ww_status result = WW_STATUS_SUCCESS;
-    registry.for_each_overlapping(start, end, [&](Allocation &allocation) {
-        if (!allocation.backend || result != WW_STATUS_SUCCESS)
-            return;
-        uintptr_t from = std::max(start, allocation.base);
-        uintptr_t to = std::min(end, allocation.end());
-        size_t first = allocation.page_index(from);
-        size_t last = allocation.page_index(to + WW_PAGE_SIZE - 1);
-        result = allocation.backend->prepare_kernel_write(allocation, PageRange{first, last - first});
-    });
-    return result;
-}
-
-ww_status check_user_writable(const Registry &registry, const void *address, size_t size)
+ww_status check_user_writable(const void *address, size_t size)
 {
     if (!address)
         return WW_STATUS_ACCESS_VIOLATION;
     if (size == 0)
         return WW_STATUS_SUCCESS;
-    std::optional<AddressRange> range = round_range(address, size);
-    if (!range)
+    auto start = reinterpret_cast<uintptr_t>(address);
+    uintptr_t end;
+    if (__builtin_add_overflow(start, size, &end))
         return WW_STATUS_ACCESS_VIOLATION;
-    if (!populate_supported())
-        return WW_STATUS_SUCCESS; // no way to check without risking a fault: trust the caller
-    int error = populate_for_write(range->start, range->end);
-    if (error == 0)
-        return WW_STATUS_SUCCESS;
-    // Clean pages of the fault backend are read-only until written.
-    if (prepare_kernel_write_locked(registry, range->start, range->end) == WW_STATUS_SUCCESS &&
-        populate_for_write(range->start, range->end) == 0)
-        return WW_STATUS_SUCCESS;
-    return WW_STATUS_ACCESS_VIOLATION;
+    if (!install_fault_handler())
+        return WW_STATUS_SUCCESS; // cannot probe safely: trust the caller
+    return touch_pages_for_write(start, end) ? WW_STATUS_SUCCESS : WW_STATUS_ACCESS_VIOLATION;
+}
+
+void recover_from_user_probe(siginfo_t *, void *ucontext)
+{
+    if (!probing)
+        return;
+    if (ucontext)
+        pthread_sigmask(SIG_SETMASK, &static_cast<ucontext_t *>(ucontext)->uc_sigmask, nullptr);
+    siglongjmp(probe_return, 1);
 }
 
 } // namespace writewatch

@@ -3,17 +3,22 @@
 // caller its write marks, and a bad pointer must give an error, not a crash.
 #pragma once
 
-#include "registry.h"
+#include "writewatch/writewatch.h"
+
+#include <csignal>
+#include <cstddef>
 
 namespace writewatch {
 
-// WW_STATUS_ACCESS_VIOLATION unless [address, address + size) is mapped
-// writable. Watched pages of the fault backend in that range are marked
-// written and made writable first, as any kernel write into them would.
-// Caller holds the registry lock (shared is enough).
-ww_status check_user_writable(const Registry &registry, const void *address, size_t size);
+// WW_STATUS_ACCESS_VIOLATION unless every page of [address, address + size) can
+// be written. Each page gets an atomic no-op write (fetch-or of zero) under a
+// guard that turns the fault of a bad page into the error: no system call on
+// the way, and watched pages count as written, as any write into them would.
+// Call it holding no fault lock.
+ww_status check_user_writable(const void *address, size_t size);
 
-// Marks the fault backend's watched pages of [start, end) written and writable.
-ww_status prepare_kernel_write_locked(const Registry &registry, uintptr_t start, uintptr_t end);
+// Called first by the library's SIGSEGV/SIGBUS handler: when the faulting
+// thread is inside check_user_writable, jumps back there and does not return.
+void recover_from_user_probe(siginfo_t *info, void *ucontext);
 
 } // namespace writewatch

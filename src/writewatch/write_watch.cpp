@@ -40,8 +40,8 @@ extern "C" ww_status ww_get_write_watch(void *process, uint32_t flags, void *bas
         return WW_STATUS_ACCESS_VIOLATION;
     Registry &reg = registry();
     std::shared_lock lock(reg.mutex());
-    if (check_user_writable(reg, count, sizeof(*count)) != WW_STATUS_SUCCESS ||
-        check_user_writable(reg, granularity, sizeof(*granularity)) != WW_STATUS_SUCCESS)
+    if (check_user_writable(count, sizeof(*count)) != WW_STATUS_SUCCESS ||
+        check_user_writable(granularity, sizeof(*granularity)) != WW_STATUS_SUCCESS)
         return WW_STATUS_ACCESS_VIOLATION;
     if (*count == 0 || size == 0)
         return WW_STATUS_INVALID_PARAMETER;
@@ -55,7 +55,7 @@ extern "C" ww_status ww_get_write_watch(void *process, uint32_t flags, void *bas
     if (status != WW_STATUS_SUCCESS)
         return status;
     uintptr_t limit = std::min<uintptr_t>(*count, pages.count);
-    if (check_user_writable(reg, addresses, limit * sizeof(*addresses)) != WW_STATUS_SUCCESS)
+    if (check_user_writable(addresses, limit * sizeof(*addresses)) != WW_STATUS_SUCCESS)
         return WW_STATUS_ACCESS_VIOLATION;
     uintptr_t found = 0;
     status = allocation->backend->get_written(*allocation, pages, flags & WW_WRITE_WATCH_FLAG_RESET,
@@ -91,5 +91,14 @@ extern "C" ww_status ww_prepare_kernel_write(void *addr, size_t size)
         return WW_STATUS_INVALID_PARAMETER;
     Registry &reg = registry();
     std::shared_lock lock(reg.mutex());
-    return prepare_kernel_write_locked(reg, range->start, range->end);
+    ww_status result = WW_STATUS_SUCCESS;
+    reg.for_each_overlapping(range->start, range->end, [&](Allocation &allocation) {
+        if (!allocation.backend || result != WW_STATUS_SUCCESS)
+            return;
+        uintptr_t from = std::max(range->start, allocation.base);
+        uintptr_t to = std::min(range->end, allocation.end());
+        PageRange pages{allocation.page_index(from), (to - from) / WW_PAGE_SIZE};
+        result = allocation.backend->prepare_kernel_write(allocation, pages);
+    });
+    return result;
 }

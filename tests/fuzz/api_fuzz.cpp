@@ -45,13 +45,13 @@ struct Prot {
     DWORD value;
     bool read, write;
 };
+// (PAGE_WRITECOPY and PAGE_EXECUTE_WRITECOPY are refused for private memory,
+// as on Windows: they are among the bad protections below.)
 constexpr Prot prots[] = {
-    {PAGE_NOACCESS, false, false},        {PAGE_READONLY, true, false},
-    {PAGE_READWRITE, true, true},         {PAGE_WRITECOPY, true, true},
-    {PAGE_EXECUTE, false, false},         {PAGE_EXECUTE_READ, true, false},
-    {PAGE_EXECUTE_READWRITE, true, true}, {PAGE_EXECUTE_WRITECOPY, true, true},
+    {PAGE_NOACCESS, false, false},     {PAGE_READONLY, true, false},          {PAGE_READWRITE, true, true},
+    {PAGE_EXECUTE, false, false},      {PAGE_EXECUTE_READ, true, false},      {PAGE_EXECUTE_READWRITE, true, true},
 };
-constexpr int n_prots = 8;
+constexpr int n_prots = 6;
 
 struct ModelAllocation {
     char *base;
@@ -235,8 +235,9 @@ void op_commit_protect_reset(FuzzedDataProvider &in)
     }
     case 2: { // protections that are refused: nothing changes
         DWORD value;
-        switch (in.ConsumeIntegralInRange(0, 3)) {
+        switch (in.ConsumeIntegralInRange(0, 4)) {
         case 0: value = prots[prot].value | PAGE_GUARD; break; // not emulated
+        case 4: value = in.ConsumeBool() ? PAGE_WRITECOPY : PAGE_EXECUTE_WRITECOPY; break;
         case 1: value = 0; break;
         case 2: value = PAGE_READWRITE | PAGE_EXECUTE_READ; break; // two base protections
         default: value = in.ConsumeIntegral<DWORD>() | 0x80000000u; break; // unknown bits

@@ -75,7 +75,9 @@ int main()
         });
     threads.emplace_back([&] { // zone A protection flips (always writable)
         Rng rng(3);
-        const DWORD writable[] = {PAGE_READWRITE, PAGE_EXECUTE_READWRITE, PAGE_WRITECOPY, PAGE_EXECUTE_WRITECOPY};
+        // (The write-copy protections are refused for private memory, as on Windows.)
+        const DWORD writable[] = {PAGE_READWRITE, PAGE_EXECUTE_READWRITE, PAGE_READWRITE | PAGE_NOCACHE,
+                                  PAGE_EXECUTE_READWRITE | PAGE_WRITECOMBINE};
         while (!stop.load(std::memory_order_relaxed)) {
             size_t first = rng.below(zone_a_pages), count = 1 + rng.below(zone_a_pages - first);
             DWORD old;

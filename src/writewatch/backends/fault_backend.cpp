@@ -14,15 +14,18 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <array>
-#include <mutex>
+#include <cstdint>
+#include <optional>
 
 namespace writewatch {
 namespace {
 
-// Written pages collected per locked section before they are copied out.
-// Copying happens unlocked: the caller's array may itself be watched memory.
-constexpr size_t chunk_pages = 512;
+// Written pages made clean per step of a get-and-reset or a reset.
+constexpr size_t chunk_pages = 1024;
+// Pages examined per fault section at most, when sections are per chunk.
+constexpr size_t scan_span = 64 * 1024;
 
 class FaultSection {
 public:
@@ -69,45 +72,35 @@ public:
     ww_status get_written(Allocation &allocation, PageRange pages, bool reset, void **addresses,
                           uintptr_t limit, uintptr_t *found) override
     {
-        std::array<size_t, chunk_pages> chunk;
         uintptr_t stored = 0;
-        size_t next = pages.first;
         size_t end = pages.first + pages.count;
-        while (stored < limit && next < end) {
-            size_t taken = 0;
-            {
-                FaultSection section(allocation);
-                for (; next < end && taken < chunk.size() && stored + taken < limit; ++next)
-                    if (allocation.state(next) & page_state::written)
-                        chunk[taken++] = next;
-                if (reset) {
-                    ww_status status = make_clean(allocation, chunk.data(), taken);
-                    if (status != WW_STATUS_SUCCESS) {
-                        // Nothing of this chunk was cleaned; earlier chunks were
-                        // and their pages are in addresses: count them.
-                        *found = stored;
-                        return status;
-                    }
-                }
-            }
-            for (size_t i = 0; i < taken; ++i)
-                addresses[stored++] = reinterpret_cast<void *>(allocation.page_address(chunk[i]));
+        if (!reset) {
+            // Reading the bits needs no lock: a write racing with the call is
+            // seen now or by the next call, as with any get.
+            for (size_t i = pages.first; i < end && stored < limit; ++i)
+                if (allocation.state(i) & page_state::written)
+                    addresses[stored++] = reinterpret_cast<void *>(allocation.page_address(i));
+            *found = stored;
+            return WW_STATUS_SUCCESS;
         }
+        // Copying into memory of this very allocation may fault into the
+        // handler, which takes the section: copy such output unlocked.
+        auto out = reinterpret_cast<uintptr_t>(addresses);
+        bool output_inside = out < allocation.end() && out + limit * sizeof(void *) > allocation.base;
+        ww_status status = clean_written(allocation, pages, limit, !output_inside,
+                                         [&](const size_t *indices, size_t count) {
+                                             for (size_t i = 0; i < count; ++i)
+                                                 addresses[stored++] = reinterpret_cast<void *>(
+                                                     allocation.page_address(indices[i]));
+                                         });
+        // On failure the failed chunk stays written; earlier ones are in addresses.
         *found = stored;
-        return WW_STATUS_SUCCESS;
+        return status;
     }
 
     ww_status reset(Allocation &allocation, PageRange pages) override
     {
-        FaultSection section(allocation);
-        // Write-protect written pages first, then forget the writes.
-        ww_status status = apply_host_protection(allocation, pages, clean_fault_protection);
-        if (status != WW_STATUS_SUCCESS)
-            return status;
-        for (size_t i = pages.first; i < pages.first + pages.count; ++i)
-            allocation.pages[i].fetch_and(static_cast<PageState>(~page_state::written),
-                                          std::memory_order_acq_rel);
-        return WW_STATUS_SUCCESS;
+        return clean_written(allocation, pages, UINTPTR_MAX, true, [](const size_t *, size_t) {});
     }
 
     ww_status prepare_kernel_write(Allocation &allocation, PageRange pages) override
@@ -122,21 +115,56 @@ public:
     }
 
 private:
-    // Write-protect the listed pages (ascending indices) and clear their written
-    // bits. Caller holds the fault section.
+    // Makes up to 'limit' written pages of the range clean, in ascending
+    // chunks, handing each chunk's page indices to deliver(indices, count).
+    // With hold_throughout the whole call is one fault section (writers that
+    // fault meanwhile wait once, as under a global lock) and deliver runs
+    // inside it; otherwise each chunk is its own section, examining at most
+    // scan_span pages, and deliver runs unlocked.
+    template <typename Deliver>
+    static ww_status clean_written(Allocation &allocation, PageRange pages, uintptr_t limit,
+                                   bool hold_throughout, Deliver deliver)
+    {
+        std::array<size_t, chunk_pages> chunk;
+        std::optional<FaultSection> whole;
+        if (hold_throughout)
+            whole.emplace(allocation);
+        size_t end = pages.first + pages.count;
+        uintptr_t done = 0;
+        for (size_t next = pages.first; done < limit && next < end;) {
+            size_t count = 0;
+            {
+                std::optional<FaultSection> piece;
+                if (!hold_throughout)
+                    piece.emplace(allocation);
+                size_t stop = hold_throughout ? end : std::min(end, next + scan_span);
+                size_t room = std::min<uintptr_t>(limit - done, chunk.size());
+                for (; next < stop && count < room; ++next)
+                    if (allocation.state(next) & page_state::written)
+                        chunk[count++] = next;
+                ww_status status = make_clean(allocation, chunk.data(), count);
+                if (status != WW_STATUS_SUCCESS)
+                    return status;
+            }
+            deliver(chunk.data(), count);
+            done += count;
+        }
+        return WW_STATUS_SUCCESS;
+    }
+
+    // Write-protect the listed pages (ascending indices, and every written
+    // page between the first and the last of them) and clear their written bits.
+    // The clean pages in between have their clean protection already, so one
+    // mprotect per protection run covers the span: fewer calls, and mappings
+    // split by earlier writes merge again. Caller holds the fault section.
     static ww_status make_clean(Allocation &allocation, const size_t *indices, size_t count)
     {
-        for (size_t i = 0; i < count;) {
-            size_t run = 1;
-            int prot = clean_fault_protection(allocation.state(indices[i]));
-            while (i + run < count && indices[i + run] == indices[i] + run &&
-                   clean_fault_protection(allocation.state(indices[i + run])) == prot)
-                ++run;
-            if (mprotect(reinterpret_cast<void *>(allocation.page_address(indices[i])),
-                         run * WW_PAGE_SIZE, prot) != 0)
-                return status_from_errno(errno);
-            i += run;
-        }
+        if (count == 0)
+            return WW_STATUS_SUCCESS;
+        PageRange span{indices[0], indices[count - 1] - indices[0] + 1};
+        ww_status status = apply_host_protection(allocation, span, clean_fault_protection);
+        if (status != WW_STATUS_SUCCESS)
+            return status;
         for (size_t i = 0; i < count; ++i)
             allocation.pages[indices[i]].fetch_and(static_cast<PageState>(~page_state::written),
                                                    std::memory_order_acq_rel);

@@ -1,6 +1,7 @@
 #include "fault_signal.h"
 
 #include "fault_protection.h"
+#include "../user_memory.h"
 
 #include <sched.h>
 #include <sys/mman.h>
@@ -33,7 +34,9 @@ struct SlotChunk {
 SlotChunk first_chunk;
 std::mutex publish_mutex; // serialises publish and withdraw, never taken by the handler
 
-struct sigaction previous_action;
+// What SIGSEGV and SIGBUS did before we came: faults we do not own go there.
+struct sigaction previous_segv_action;
+struct sigaction previous_bus_action;
 std::atomic<bool> handler_installed{false};
 
 template <typename Fn>
@@ -110,7 +113,7 @@ bool resolve(Allocation &allocation, uintptr_t address)
 
 void pass_on(int signal, siginfo_t *info, void *ucontext)
 {
-    const struct sigaction &previous = previous_action;
+    const struct sigaction &previous = signal == SIGBUS ? previous_bus_action : previous_segv_action;
     if (previous.sa_flags & SA_SIGINFO) {
         previous.sa_sigaction(signal, info, ucontext);
     } else if (previous.sa_handler == SIG_DFL || previous.sa_handler == SIG_IGN) {
@@ -124,13 +127,15 @@ void pass_on(int signal, siginfo_t *info, void *ucontext)
     }
 }
 
-void on_segv(int signal, siginfo_t *info, void *ucontext)
+void on_fault(int signal, siginfo_t *info, void *ucontext)
 {
     int saved_errno = errno;
     bool handled = handle_write_fault(signal, info, ucontext);
     errno = saved_errno;
-    if (!handled)
-        pass_on(signal, info, ucontext);
+    if (handled)
+        return;
+    recover_from_user_probe(info, ucontext); // returns only when not probing
+    pass_on(signal, info, ucontext);
 }
 
 sigset_t async_signals()
@@ -146,15 +151,19 @@ sigset_t async_signals()
 
 bool install_fault_handler()
 {
+    if (handler_installed.load(std::memory_order_acquire))
+        return true; // the common case, on every GetWriteWatch
     static std::once_flag once;
     std::call_once(once, [] {
         struct sigaction action {};
-        action.sa_sigaction = on_segv;
+        action.sa_sigaction = on_fault;
         // SA_NODEFER: a write to watched memory from a handler of a nested
         // SIGSEGV still works; asynchronous signals stay out while we run.
         action.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK | SA_RESTART;
         action.sa_mask = async_signals();
-        if (sigaction(SIGSEGV, &action, &previous_action) == 0)
+        // SIGBUS only matters to check_user_writable (a truncated file mapping).
+        if (sigaction(SIGSEGV, &action, &previous_segv_action) == 0 &&
+            sigaction(SIGBUS, &action, &previous_bus_action) == 0)
             handler_installed.store(true, std::memory_order_release);
     });
     return handler_installed.load(std::memory_order_acquire);

@@ -9,7 +9,9 @@
 
 namespace writewatch {
 
-// Installs the handler the first time. Returns false if sigaction failed.
+// Installs the SIGSEGV/SIGBUS handler the first time (the fault backend needs
+// it, and check_user_writable uses it to survive bad pointers). Returns false
+// if sigaction failed.
 bool install_fault_handler();
 
 // Make an allocation visible to the handler / invisible again. Removal waits

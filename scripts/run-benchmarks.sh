@@ -1,0 +1,153 @@
+#!/bin/sh
+# Runs the write-watch benchmarks for every contestant and writes the report.
+#
+#   scripts/run-benchmarks.sh [--short|--long] [--runs N] [--builddir DIR]
+#                             [--only LIST] [--no-install]
+#
+#   --short      (default) a subset of sizes, 3 runs: about a minute or two
+#   --long       the full grid, 16 pages .. 1 GiB, 5 runs
+#   --runs N     repeats of each contestant (medians are over these)
+#   --builddir   (or --build) meson build directory (default: build; set up
+#                with --buildtype=release if it does not exist); results go to
+#                DIR/bench-results/{results.json,results.svg,table.txt,raw/}
+#   --only LIST  comma-separated contestants among
+#                writewatch-kernel,writewatch-fault,wine,floor-uffd,floor-untracked
+#   --no-install do not apt-get missing packages
+#
+# Contestants of one run are interleaved (kernel, floor, fault, wine, untracked,
+# then the next repeat) so that noise from other work on the machine spreads over all.
+set -eu
+
+mode=short
+runs=
+builddir=build
+only=
+install=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--short) mode=short ;;
+	--long) mode=long ;;
+	--runs) runs=$2; shift ;;
+	--runs=*) runs=${1#--runs=} ;;
+	--builddir|--build) builddir=$2; shift ;;
+	--builddir=*|--build=*) builddir=${1#*=} ;;
+	--only) only=$2; shift ;;
+	--only=*) only=${1#--only=} ;;
+	--no-install) install=0 ;;
+	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "run-benchmarks: unknown argument '$1'" >&2; exit 2 ;;
+	esac
+	shift
+done
+[ -n "$runs" ] || { [ $mode = long ] && runs=5 || runs=3; }
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+log() { printf '[run-benchmarks] %s\n' "$*" >&2; }
+
+# --- packages ---------------------------------------------------------------
+if [ $install = 1 ]; then
+	missing=
+	for p in wine wine64 gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 meson ninja-build \
+		libfmt-dev catch2 libwine-dev gcc g++ pkg-config python3; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		log "installing:$missing"
+		if [ "$(id -u)" != 0 ]; then
+			log "not root: install these packages first"; exit 1
+		fi
+		DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >&2
+	fi
+fi
+
+# --- build ------------------------------------------------------------------
+case "$builddir" in /*) ;; *) builddir="$src/$builddir" ;; esac
+bin="$builddir/bench"
+# Only the benchmark programs (and what they link) are built, not the tests.
+bench_targets() {
+	ninja -C "$builddir" -t targets all 2>/dev/null |
+		sed -n 's#^\(bench/ww_[a-z_]*\(\.exe\)\{0,1\}\): .*#\1#p' | sort -u
+}
+if { [ -f "$builddir/build.ninja" ] || meson setup --buildtype=release "$builddir" "$src" >&2; } &&
+	targets=$(bench_targets) && [ -n "$targets" ] && ninja -C "$builddir" $targets >&2; then
+	log "built with meson in $builddir"
+else
+	# The project as a whole does not build: still measure what needs no library.
+	log "meson build failed; building the floor and the Wine exe on their own"
+	bin="$builddir/bench-standalone"
+	mkdir -p "$bin"
+	cc -O2 -std=gnu11 -Wall -Wextra -pthread "$src/bench/ww_floor.c" -o "$bin/ww_floor"
+	x86_64-w64-mingw32-gcc -O2 -std=gnu11 -Wall -Wextra -static \
+		"$src/bench/ww_bench.c" -o "$bin/ww_bench.exe"
+fi
+
+out="$builddir/bench-results"
+raw="$out/raw"
+rm -rf "$raw"
+mkdir -p "$raw"
+
+# Order matters on a noisy machine: each backend runs right beside what it is
+# compared with (kernel beside the floor, fault beside Wine).
+all="writewatch-kernel floor-uffd writewatch-fault wine floor-untracked"
+want() { [ -z "$only" ] || case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+contestants=
+for c in $all; do
+	want $c || continue
+	case $c in
+	writewatch-*) [ -x "$bin/ww_bench" ] || { log "skip $c: $bin/ww_bench not built (no writewatch_kernelbase_dep yet?)"; continue; } ;;
+	wine) { [ -f "$bin/ww_bench.exe" ] && command -v wine >/dev/null; } || { log "skip wine: no exe or no wine"; continue; } ;;
+	*) [ -x "$bin/ww_floor" ] || { log "skip $c: no ww_floor"; continue; } ;;
+	esac
+	contestants="$contestants $c"
+done
+[ -n "$contestants" ] || { log "nothing to run"; exit 1; }
+
+# --- Wine prefix: one per invocation, created once and kept warm -------------
+prefix=
+cleanup() {
+	if [ -n "$prefix" ]; then
+		WINEPREFIX="$prefix" wineserver -k 2>/dev/null || true
+		rm -rf "$prefix"
+	fi
+}
+trap cleanup EXIT INT TERM
+case "$contestants" in *wine*)
+	prefix=$(mktemp -d /tmp/writewatch-bench-wine.XXXXXX)
+	log "creating Wine prefix $prefix (first start takes a while)"
+	t0=$(date +%s)
+	WINEPREFIX="$prefix" WINEDEBUG=-all DISPLAY= wineboot -i >/dev/null 2>&1 || true
+	WINEPREFIX="$prefix" wineserver -p 2>/dev/null || true   # stay up between runs
+	log "Wine prefix ready in $(( $(date +%s) - t0 )) s"
+	;;
+esac
+
+# --- runs -------------------------------------------------------------------
+[ $mode = long ] && limit=3600 || limit=300
+run_one() { # contestant repeat
+	c=$1 r=$2 f="$raw/$1.$2.jsonl"
+	log "run $r/$runs: $c ($mode)"
+	t0=$(date +%s)
+	case $c in
+	writewatch-kernel) WRITEWATCH_BACKEND=kernel timeout $limit "$bin/ww_bench" --$mode >"$f" || rc=$? ;;
+	writewatch-fault) WRITEWATCH_BACKEND=fault timeout $limit "$bin/ww_bench" --$mode >"$f" || rc=$? ;;
+	wine) WINEPREFIX="$prefix" WINEDEBUG=-all DISPLAY= timeout $limit \
+		wine "$bin/ww_bench.exe" --$mode >"$f" || rc=$? ;;
+	floor-uffd) timeout $limit "$bin/ww_floor" uffd --$mode >"$f" || rc=$? ;;
+	floor-untracked) timeout $limit "$bin/ww_floor" untracked --$mode >"$f" || rc=$? ;;
+	esac
+	# Wine's console may turn \n into \r\n.
+	tr -d '\r' <"$f" >"$f.tmp" && mv "$f.tmp" "$f"
+	echo "${rc:-0}" >"$raw/$c.$r.exit"
+	log "  $c done in $(( $(date +%s) - t0 )) s${rc:+ (exit $rc)}"
+	unset rc
+}
+r=1
+while [ $r -le "$runs" ]; do
+	for c in $contestants; do run_one $c $r; done
+	r=$((r + 1))
+done
+
+# --- report -----------------------------------------------------------------
+python3 "$src/scripts/bench-report.py" --raw "$raw" --out "$out" --mode $mode
