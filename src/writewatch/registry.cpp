@@ -1,5 +1,7 @@
 #include "registry.h"
 
+#include <pthread.h>
+
 namespace writewatch {
 
 Allocation *Registry::find(uintptr_t address) const
@@ -46,11 +48,30 @@ std::unique_ptr<Allocation> Registry::remove(uintptr_t base)
     return allocation;
 }
 
+namespace {
+
+Registry *instance;
+
+// fork() while another thread is inside the library would leave the child
+// with the registry lock held by a thread that does not exist there: every
+// later call in the child would wait forever. The forking thread takes the
+// lock exclusively across the fork instead, so no call is in progress in the
+// copy the child gets.
+void lock_before_fork() { instance->mutex().lock(); }
+void unlock_in_parent() { instance->mutex().unlock(); }
+void unlock_in_child() { instance->reset_lock_in_child(); }
+
+} // namespace
+
 Registry &registry()
 {
     // Never destroyed: other threads may still call in while the process exits.
-    static Registry *instance = new Registry;
-    return *instance;
+    static Registry *made = [] {
+        instance = new Registry;
+        pthread_atfork(lock_before_fork, unlock_in_parent, unlock_in_child);
+        return instance;
+    }();
+    return *made;
 }
 
 } // namespace writewatch

@@ -10,13 +10,66 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <new>
 #include <shared_mutex>
+
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#endif
 
 namespace writewatch {
 
+// A readers-writer lock fair to both sides. std::shared_mutex (glibc's default
+// rwlock) prefers readers: threads polling GetWriteWatch back to back kept
+// VirtualAlloc / VirtualFree / VirtualProtect waiting for seconds
+// (tests/stress/race_mm.cpp saw one VirtualProtect in 2.5 s); a writer-
+// preferring rwlock starves GetWriteWatch under a stream of VirtualProtect
+// calls instead. Here a waiting writer holds the turnstile, so no new reader
+// gets in ahead of it, and readers that passed the turnstile before it get the
+// reader-preferring rwlock before the next writer. Never taken recursively.
+class RwLock {
+public:
+    void lock()
+    {
+        turnstile_.lock();
+        rw_.lock();
+        turnstile_.unlock();
+    }
+    void unlock() { rw_.unlock(); }
+    void lock_shared()
+    {
+        turnstile_.lock();
+        turnstile_.unlock();
+        rw_.lock_shared();
+    }
+    void unlock_shared() { rw_.unlock_shared(); }
+    // A new, unlocked lock in place of this one, whatever its state. Only for
+    // a process with one thread (the child after fork()).
+    void rebuild()
+    {
+#if defined(__SANITIZE_THREAD__)
+        // ThreadSanitizer cannot see the rebuild: tell it the write lock the
+        // forking thread took (see registry()) was released.
+        __tsan_mutex_pre_unlock(&rw_, 0);
+        __tsan_mutex_post_unlock(&rw_, 0);
+#endif
+        this->~RwLock();
+        new (this) RwLock;
+    }
+
+private:
+    std::mutex turnstile_;
+    std::shared_mutex rw_;
+};
+
 class Registry {
 public:
-    std::shared_mutex &mutex() { return mutex_; }
+    RwLock &mutex() { return mutex_; }
+    // After fork(), in the child: the lock as new. The parent held it
+    // exclusively across the fork (see registry()); the child's only thread
+    // cannot unlock it as its owner, so it is rebuilt.
+    void reset_lock_in_child() { mutex_.rebuild(); }
 
     // The allocation containing address, or null. Caller holds the lock.
     Allocation *find(uintptr_t address) const;
@@ -44,7 +97,7 @@ public:
 private:
     static size_t bytes_for(const Allocation &allocation);
 
-    mutable std::shared_mutex mutex_;
+    mutable RwLock mutex_;
     std::map<uintptr_t, std::unique_ptr<Allocation>> by_base_;
     std::atomic<size_t> tracking_bytes_{0};
 };

@@ -19,8 +19,15 @@ __attribute__((tls_model("initial-exec"))) thread_local volatile sig_atomic_t pr
 __attribute__((noinline)) void touch_pages(uintptr_t start, uintptr_t end)
 {
     for (uintptr_t address = start; address < end;
-         address = align_down(address, WW_PAGE_SIZE) + WW_PAGE_SIZE)
-        __atomic_fetch_or(reinterpret_cast<volatile uint8_t *>(address), 0, __ATOMIC_RELAXED);
+         address = align_down(address, WW_PAGE_SIZE) + WW_PAGE_SIZE) {
+        // A compare-exchange of the byte with itself: a write access that
+        // changes nothing. (An atomic OR with 0 is not: clang folds an unused
+        // idempotent RMW into no memory access at all, so nothing was probed.)
+        auto *byte = reinterpret_cast<uint8_t *>(address);
+        uint8_t value = __atomic_load_n(byte, __ATOMIC_RELAXED);
+        while (!__atomic_compare_exchange_n(byte, &value, value, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        }
+    }
 }
 
 bool touch_pages_for_write(uintptr_t start, uintptr_t end)

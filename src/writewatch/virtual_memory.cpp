@@ -12,6 +12,7 @@
 
 #include <sys/mman.h>
 
+#include <memory>
 #include <mutex>
 #include <new>
 
@@ -51,6 +52,28 @@ ww_status discard(Allocation &allocation, PageRange pages)
                 pages.count * WW_PAGE_SIZE, MADV_DONTNEED) != 0)
         return status_from_errno(errno);
     return WW_STATUS_SUCCESS;
+}
+
+// Gives the pages a new layout (protection and commit state) and applies it.
+// When the kernel refuses (ENOMEM at vm.max_map_count), the pages get their
+// old layout back, so that the page states keep describing the mapping and a
+// failed call changes nothing the caller can see.
+ww_status change_layout(Allocation &allocation, PageRange pages, PageState layout)
+{
+    std::unique_ptr<PageState[]> old(new (std::nothrow) PageState[pages.count]);
+    if (!old)
+        return WW_STATUS_NO_MEMORY;
+    for (size_t i = 0; i < pages.count; ++i) {
+        old[i] = allocation.state(pages.first + i) & page_state::layout_mask;
+        allocation.set_layout(pages.first + i, layout);
+    }
+    ww_status status = apply_protection(allocation, pages);
+    if (status != WW_STATUS_SUCCESS) {
+        for (size_t i = 0; i < pages.count; ++i)
+            allocation.set_layout(pages.first + i, old[i]);
+        apply_protection(allocation, pages); // best effort: it only joins what was split
+    }
+    return status;
 }
 
 PageRange pages_of(const Allocation &allocation, AddressRange range)
@@ -140,9 +163,7 @@ ww_status commit(Registry &reg, AddressRange range, PageState protection_bits)
     if (!allocation || !allocation->contains(range.start, range.end))
         return WW_STATUS_CONFLICTING_ADDRESSES;
     PageRange pages = pages_of(*allocation, range);
-    for (size_t i = pages.first; i < pages.first + pages.count; ++i)
-        allocation->set_layout(i, protection_bits | page_state::committed);
-    return apply_protection(*allocation, pages);
+    return change_layout(*allocation, pages, protection_bits | page_state::committed);
 }
 
 // Caller holds the registry lock exclusively (the kernel backend's discard is
@@ -195,9 +216,7 @@ ww_status decommit(Registry &reg, AddressRange range)
     if (!allocation->contains(range.start, range.end))
         return WW_STATUS_INVALID_PARAMETER;
     PageRange pages = pages_of(*allocation, range);
-    for (size_t i = pages.first; i < pages.first + pages.count; ++i)
-        allocation->set_layout(i, 0);
-    ww_status status = apply_protection(*allocation, pages);
+    ww_status status = change_layout(*allocation, pages, 0);
     return status == WW_STATUS_SUCCESS ? discard(*allocation, pages) : status;
 }
 
@@ -319,9 +338,7 @@ extern "C" ww_status ww_protect_virtual_memory(void *process, void **base, size_
         if (!(allocation->state(i) & page_state::committed))
             return WW_STATUS_NOT_COMMITTED;
     uint32_t previous = decode_protection(allocation->state(pages.first));
-    for (size_t i = pages.first; i < pages.first + pages.count; ++i)
-        allocation->set_layout(i, protection_bits | page_state::committed);
-    if ((status = apply_protection(*allocation, pages)) != WW_STATUS_SUCCESS)
+    if ((status = change_layout(*allocation, pages, protection_bits | page_state::committed)) != WW_STATUS_SUCCESS)
         return status;
     *old_protect = previous;
     *base = reinterpret_cast<void *>(range->start);

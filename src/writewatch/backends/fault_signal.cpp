@@ -49,6 +49,47 @@ bool for_each_slot(Fn fn)
     return false;
 }
 
+bool protect_pages(const Allocation &allocation, size_t first, size_t end, int prot)
+{
+    return mprotect(reinterpret_cast<void *>(allocation.page_address(first)), (end - first) * WW_PAGE_SIZE,
+                    prot) == 0;
+}
+
+// The page's own mprotect failed: the kernel could not split its mapping
+// (vm.max_map_count reached, ENOMEM). Give write access to a larger range
+// instead, chosen so that no mapping has to be split: the clean pages around
+// the faulting one that share its layout, [first, end), are one mapping;
+// joining them (or the part up to the faulting page) to a neighbouring
+// mapping that already has the written protection, or converting the whole
+// run, only merges mappings. The pages made writable this way are marked
+// written: they will be reported although they were not written, which the
+// API allows (an extra report never loses a write). Caller holds the lock.
+bool resolve_without_split(Allocation &allocation, size_t index, PageState state)
+{
+    const PageState layout = state & page_state::layout_mask;
+    auto clean_alike = [&](size_t i) {
+        PageState other = allocation.state(i);
+        return (other & page_state::layout_mask) == layout && !(other & page_state::written);
+    };
+    const int target = fault_protection(static_cast<PageState>(state | page_state::written));
+    size_t first = index, end = index + 1;
+    while (first > 0 && clean_alike(first - 1))
+        --first;
+    while (end < allocation.page_count() && clean_alike(end))
+        ++end;
+    size_t from = first, to = end;
+    if (first > 0 && fault_protection(allocation.state(first - 1)) == target)
+        to = index + 1; // the left neighbour grows up to the faulting page
+    else if (end < allocation.page_count() && fault_protection(allocation.state(end)) == target)
+        from = index; // the right neighbour grows down to it
+    if (!protect_pages(allocation, from, to, target) &&
+        (from == first && to == end ? true : !protect_pages(allocation, (from = first), (to = end), target)))
+        return false;
+    for (size_t i = from; i < to; ++i)
+        allocation.pages[i].fetch_or(page_state::written, std::memory_order_acq_rel);
+    return true;
+}
+
 bool resolve(Allocation &allocation, uintptr_t address)
 {
     size_t index = allocation.page_index(address);
@@ -56,10 +97,15 @@ bool resolve(Allocation &allocation, uintptr_t address)
     PageState state = allocation.state(index);
     bool ours = (state & page_state::committed) && protection_allows_write(state);
     if (ours) {
-        allocation.pages[index].fetch_or(page_state::written, std::memory_order_acq_rel);
         // Already written pages get here when two threads fault on one page.
-        mprotect(reinterpret_cast<void *>(allocation.page_address(index)), WW_PAGE_SIZE,
-                 fault_protection(static_cast<PageState>(state | page_state::written)));
+        int target = fault_protection(static_cast<PageState>(state | page_state::written));
+        if (protect_pages(allocation, index, index + 1, target))
+            allocation.pages[index].fetch_or(page_state::written, std::memory_order_acq_rel);
+        else
+            // If even that fails the fault is not resolved: returning it to the
+            // previous handler (by default: death by SIGSEGV) beats re-running
+            // the faulting write forever.
+            ours = resolve_without_split(allocation, index, state);
     }
     allocation.fault_lock.unlock();
     return ours;
