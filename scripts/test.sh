@@ -1,26 +1,64 @@
 #!/usr/bin/env bash
-# The README's test command: installs what the build needs, builds with
-# warnings as errors, runs every test suite (each behavioural test once per
-# backend) and checks that an installed copy works through pkg-config.
-set -euo pipefail
+# The README's test command. Installs what it needs, builds with warnings as
+# errors, then runs every stage and reports each:
+#   1. the meson suites: Catch2 unit tests, stress programs and the Wine-style
+#      conformance test, each once per backend (kernel, fault), and the demo;
+#   2. an installed copy used through pkg-config by a plain C program;
+#   3. the conformance test under real Wine 8 beside the native runs;
+#   4. reliability: a bounded libFuzzer session and an ASan+UBSan build;
+#   5. the 6.1 kernel series: patched and stock Debian 6.1 booted under qemu,
+#      the kernel-level test and the project's tests inside (kernel build
+#      cached in $WW_KWORK, default /var/cache/writewatch/kernel).
+# The last line reads "tests: N passed, N failed, N skipped".
+set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh || exit 1
 build=${WRITEWATCH_TEST_BUILD:-build-test}
 if [ ! -d "$build" ]; then
-    meson setup "$build" -Dwerror=true
+    meson setup "$build" -Dwerror=true || exit 1
 fi
-ninja -C "$build"
-status=0
-meson test -C "$build" --print-errorlogs --num-processes 2 | tee "$build/test-summary.txt" || status=$?
-bash scripts/check-install.sh "$build" || status=1
-# Reliability stages (fuzzing, sanitizer build): see scripts/reliability.sh.
-bash scripts/reliability.sh 2>&1 | tee "$build/reliability-summary.txt" || status=1
-ok=$(awk '/^Ok:/ {print $2}' "$build/test-summary.txt")
-failed=$(awk '/^(Fail|Timeout|Unexpected Pass):/ {n += $NF} END {print n + 0}' "$build/test-summary.txt")
-skipped=$(awk '/^Skipped:/ {print $2}' "$build/test-summary.txt")
-read -r r_ok r_failed r_skipped < <(awk '/^reliability:/ {print $2, $4, $6}' "$build/reliability-summary.txt") || true
-ok=$(( ${ok:-0} + ${r_ok:-0} )); failed=$(( failed + ${r_failed:-0} )); skipped=$(( ${skipped:-0} + ${r_skipped:-0} ))
-[ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
-echo "tests: ${ok} passed, ${failed} failed, ${skipped} skipped"
-exit "$status"
+ninja -C "$build" || exit 1
+
+passed=0 failed=0 skipped=0
+report=()
+stage() { # stage NAME COMMAND...: one pass or fail
+    local name=$1 started=$SECONDS
+    shift
+    echo "=== stage: $name" >&2
+    if "$@"; then
+        passed=$((passed + 1)); report+=("PASS $name ($((SECONDS - started)) s)")
+    else
+        failed=$((failed + 1)); report+=("FAIL $name ($((SECONDS - started)) s)")
+    fi
+}
+
+# 1. meson suites, counted test by test
+started=$SECONDS
+meson test -C "$build" --print-errorlogs --num-processes 2 | tee "$build/test-summary.txt"
+meson_status=${PIPESTATUS[0]}
+m_ok=$(awk '/^Ok:/ {print $2}' "$build/test-summary.txt")
+m_failed=$(awk '/^(Fail|Timeout|Unexpected Pass):/ {n += $NF} END {print n + 0}' "$build/test-summary.txt")
+m_skipped=$(awk '/^Skipped:/ {print $2}' "$build/test-summary.txt")
+[ "$meson_status" -eq 0 ] || [ "$m_failed" -gt 0 ] || m_failed=1
+passed=$((passed + ${m_ok:-0})); failed=$((failed + m_failed)); skipped=$((skipped + ${m_skipped:-0}))
+report+=("meson suites: ${m_ok:-0} passed, $m_failed failed, ${m_skipped:-0} skipped ($((SECONDS - started)) s)")
+
+# 2-5
+stage "install through pkg-config" bash scripts/check-install.sh "$build"
+stage "conformance under Wine 8 beside native" \
+    bash scripts/run-winetest.sh --build "$build" --diff-only --out "$build/winetest-report"
+started=$SECONDS
+bash scripts/reliability.sh 2>&1 | tee "$build/reliability-summary.txt"
+r_status=${PIPESTATUS[0]}
+read -r r_ok r_failed r_skipped < <(awk '/^reliability:/ {print $2, $4, $6}' "$build/reliability-summary.txt")
+[ "$r_status" -eq 0 ] || [ "${r_failed:-1}" -gt 0 ] || r_failed=1
+passed=$((passed + ${r_ok:-0})); failed=$((failed + ${r_failed:-1})); skipped=$((skipped + ${r_skipped:-0}))
+report+=("reliability: ${r_ok:-0} passed, ${r_failed:-1} failed, ${r_skipped:-0} skipped ($((SECONDS - started)) s)")
+stage "Linux 6.1 series and stock 6.1 under qemu" \
+    env WW_KWORK="${WW_KWORK:-/var/cache/writewatch/kernel}" bash kernel-patches/run-vm-tests.sh
+
+echo "=== summary" >&2
+printf '  %s\n' "${report[@]}"
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
