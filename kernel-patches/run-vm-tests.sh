@@ -141,7 +141,7 @@ fi
 TESTS=$WORK/tests-bin
 rm -rf "$TESTS"
 mkdir -p "$TESTS"
-gcc -O2 -Wall -static -pthread -o "$TESTS/pagemap_scan_test" "$HERE/tests/pagemap_scan_test.c"
+gcc -O2 -Wall -static -pthread -I"$HERE/../src/writewatch" -o "$TESTS/pagemap_scan_test" "$HERE/tests/pagemap_scan_test.c"
 
 PROJECT_TESTS=""
 # Debian ships fmt only as a shared library, so the project's test binary

@@ -27,37 +27,12 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ABI values (mainline include/uapi/linux/fs.h, userfaultfd.h). */
-#ifndef UFFD_USER_MODE_ONLY
-#define UFFD_USER_MODE_ONLY 1
-#endif
+/* ABI values: the project's own copies (src/writewatch/uapi), which Debian
+ * 12's 6.1 headers lack. */
+#include "uapi/pagemap_scan.h"
+#include "uapi/userfaultfd_wp.h"
 #ifndef UFFD_FEATURE_WP_HUGETLBFS_SHMEM
 #define UFFD_FEATURE_WP_HUGETLBFS_SHMEM (1 << 12)
-#endif
-#ifndef UFFD_FEATURE_WP_UNPOPULATED
-#define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
-#endif
-#ifndef UFFD_FEATURE_WP_ASYNC
-#define UFFD_FEATURE_WP_ASYNC (1 << 15)
-#endif
-#ifndef PM_SCAN_WP_MATCHING
-#define PAGE_IS_WPALLOWED (1ULL << 0)
-#define PAGE_IS_WRITTEN (1ULL << 1)
-#define PAGE_IS_FILE (1ULL << 2)
-#define PAGE_IS_PRESENT (1ULL << 3)
-#define PAGE_IS_SWAPPED (1ULL << 4)
-#define PAGE_IS_PFNZERO (1ULL << 5)
-#define PAGE_IS_HUGE (1ULL << 6)
-#define PM_SCAN_WP_MATCHING (1ULL << 0)
-#define PM_SCAN_CHECK_WPASYNC (1ULL << 1)
-struct page_region {
-	uint64_t start, end, categories;
-};
-struct pm_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
 #endif
 
 #define PS 4096UL
