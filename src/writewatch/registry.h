@@ -69,7 +69,15 @@ public:
     // After fork(), in the child: the lock as new. The parent held it
     // exclusively across the fork (see registry()); the child's only thread
     // cannot unlock it as its owner, so it is rebuilt.
-    void reset_lock_in_child() { mutex_.rebuild(); }
+    // The allocations' fault locks are freed too: a thread of the parent may
+    // have held one (in the fault handler or a scan) at the moment of the fork,
+    // and it does not exist in the child.
+    void reset_lock_in_child()
+    {
+        mutex_.rebuild();
+        for (auto &entry : by_base_)
+            entry.second->fault_lock.reset_in_child();
+    }
 
     // The allocation containing address, or null. Caller holds the lock.
     Allocation *find(uintptr_t address) const;

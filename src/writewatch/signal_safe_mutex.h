@@ -32,6 +32,10 @@ public:
             futex(FUTEX_WAIT_PRIVATE, contended);
     }
 
+    // Unlocked, whoever held it. Only for the child after fork(), where the
+    // holder's thread does not exist.
+    void reset_in_child() { state_.store(unlocked, std::memory_order_relaxed); }
+
     void unlock()
     {
         if (state_.exchange(unlocked, std::memory_order_release) == contended)
