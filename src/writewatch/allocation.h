@@ -15,6 +15,12 @@ namespace writewatch {
 
 class Backend;
 
+// Pages of an allocation by index: [first, first + count).
+struct PageRange {
+    size_t first;
+    size_t count;
+};
+
 struct Allocation {
     uintptr_t base = 0;
     size_t size = 0; // bytes, a multiple of WW_PAGE_SIZE
@@ -28,6 +34,11 @@ struct Allocation {
     uintptr_t page_address(size_t index) const { return base + index * WW_PAGE_SIZE; }
     size_t page_index(uintptr_t address) const { return (address - base) / WW_PAGE_SIZE; }
     bool contains(uintptr_t start, uintptr_t stop) const { return start >= base && stop <= end(); }
+    // The pages of the page-aligned [start, stop), which lies inside the allocation.
+    PageRange pages_of(uintptr_t start, uintptr_t stop) const
+    {
+        return PageRange{page_index(start), (stop - start) / WW_PAGE_SIZE};
+    }
 
     PageState state(size_t index) const { return pages[index].load(std::memory_order_acquire); }
     // Replace everything but the written bit, which the fault handler may set concurrently.

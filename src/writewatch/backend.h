@@ -9,11 +9,6 @@
 
 namespace writewatch {
 
-struct PageRange {
-    size_t first;
-    size_t count;
-};
-
 class Backend {
 public:
     virtual ~Backend() = default;

@@ -11,9 +11,10 @@
 namespace writewatch {
 
 // WW_STATUS_ACCESS_VIOLATION unless every page of [address, address + size) can
-// be written. Each page gets an atomic no-op write (fetch-or of zero) under a
-// guard that turns the fault of a bad page into the error: no system call on
-// the way, and watched pages count as written, as any write into them would.
+// be written. Each page gets an atomic no-op write (a compare-exchange of a
+// byte with itself) under a guard that turns the fault of a bad page into the
+// error: no system call on the way, and watched pages count as written, as any
+// write into them would.
 // Call it holding no fault lock.
 ww_status check_user_writable(const void *address, size_t size);
 

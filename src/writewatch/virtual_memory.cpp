@@ -76,11 +76,6 @@ ww_status change_layout(Allocation &allocation, PageRange pages, PageState layou
     return status;
 }
 
-PageRange pages_of(const Allocation &allocation, AddressRange range)
-{
-    return PageRange{allocation.page_index(range.start), range.size() / WW_PAGE_SIZE};
-}
-
 // Maps PROT_NONE address space for a reservation: at 'start' if given, else
 // anywhere on a 64K boundary.
 ww_status map_reservation(uintptr_t start, size_t size, uintptr_t *mapped)
@@ -162,7 +157,7 @@ ww_status commit(Registry &reg, AddressRange range, PageState protection_bits)
     Allocation *allocation = reg.find(range.start);
     if (!allocation || !allocation->contains(range.start, range.end))
         return WW_STATUS_CONFLICTING_ADDRESSES;
-    PageRange pages = pages_of(*allocation, range);
+    PageRange pages = allocation->pages_of(range.start, range.end);
     return change_layout(*allocation, pages, protection_bits | page_state::committed);
 }
 
@@ -173,7 +168,7 @@ ww_status reset_contents(Registry &reg, AddressRange range)
     Allocation *allocation = reg.find(range.start);
     if (!allocation || !allocation->contains(range.start, range.end))
         return WW_STATUS_CONFLICTING_ADDRESSES;
-    PageRange pages = pages_of(*allocation, range);
+    PageRange pages = allocation->pages_of(range.start, range.end);
     for (size_t i = pages.first; i < pages.first + pages.count; ++i)
         if (!(allocation->state(i) & page_state::committed))
             return WW_STATUS_NOT_COMMITTED;
@@ -215,7 +210,7 @@ ww_status decommit(Registry &reg, AddressRange range)
         return WW_STATUS_MEMORY_NOT_ALLOCATED;
     if (!allocation->contains(range.start, range.end))
         return WW_STATUS_INVALID_PARAMETER;
-    PageRange pages = pages_of(*allocation, range);
+    PageRange pages = allocation->pages_of(range.start, range.end);
     ww_status status = change_layout(*allocation, pages, 0);
     return status == WW_STATUS_SUCCESS ? discard(*allocation, pages) : status;
 }
@@ -333,7 +328,7 @@ extern "C" ww_status ww_protect_virtual_memory(void *process, void **base, size_
     Allocation *allocation = reg.find(range->start);
     if (!allocation || !allocation->contains(range->start, range->end))
         return WW_STATUS_INVALID_ADDRESS;
-    PageRange pages = pages_of(*allocation, *range);
+    PageRange pages = allocation->pages_of(range->start, range->end);
     for (size_t i = pages.first; i < pages.first + pages.count; ++i)
         if (!(allocation->state(i) & page_state::committed))
             return WW_STATUS_NOT_COMMITTED;

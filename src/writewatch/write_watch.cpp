@@ -22,7 +22,7 @@ ww_status find_watched(const Registry &reg, const void *base, size_t size, Alloc
     if (!allocation || !allocation->backend || !allocation->contains(range->start, range->end))
         return WW_STATUS_INVALID_PARAMETER;
     *found = allocation;
-    *pages = PageRange{allocation->page_index(range->start), range->size() / WW_PAGE_SIZE};
+    *pages = allocation->pages_of(range->start, range->end);
     return WW_STATUS_SUCCESS;
 }
 
@@ -95,9 +95,8 @@ extern "C" ww_status ww_prepare_kernel_write(void *addr, size_t size)
     reg.for_each_overlapping(range->start, range->end, [&](Allocation &allocation) {
         if (!allocation.backend || result != WW_STATUS_SUCCESS)
             return;
-        uintptr_t from = std::max(range->start, allocation.base);
-        uintptr_t to = std::min(range->end, allocation.end());
-        PageRange pages{allocation.page_index(from), (to - from) / WW_PAGE_SIZE};
+        PageRange pages = allocation.pages_of(std::max(range->start, allocation.base),
+                                              std::min(range->end, allocation.end()));
         result = allocation.backend->prepare_kernel_write(allocation, pages);
     });
     return result;

@@ -79,7 +79,7 @@ public:
         // A zapped PTE reads as written, so remember which pages were clean and
         // write-protect them again afterwards.
         uintptr_t start = allocation.page_address(pages.first);
-        uintptr_t end = start + pages.count * WW_PAGE_SIZE;
+        uintptr_t end = allocation.page_address(pages.first + pages.count);
         std::vector<page_region> written;
         ww_status status = collect_written(start, end, written);
         if (status != WW_STATUS_SUCCESS)
@@ -102,7 +102,7 @@ public:
         thread_local std::array<page_region, region_vector_length> vector;
         uintptr_t stored = 0;
         uintptr_t start = allocation.page_address(pages.first);
-        uintptr_t end = start + pages.count * WW_PAGE_SIZE;
+        uintptr_t end = allocation.page_address(pages.first + pages.count);
         int failures = 0;
         size_t used = 0; // entries of 'vector' written by the previous scan
         while (stored < limit && start < end) {
@@ -144,7 +144,7 @@ public:
     {
         // One write-protect-only scan: it touches the written pages alone.
         uintptr_t start = allocation.page_address(pages.first);
-        uintptr_t end = start + pages.count * WW_PAGE_SIZE;
+        uintptr_t end = allocation.page_address(pages.first + pages.count);
         for (int failures = 0; start < end;) {
             pm_scan_arg arg = scan_request(start, end, true);
             if (ioctl(pagemap_.get(), PAGEMAP_SCAN, &arg) >= 0)
