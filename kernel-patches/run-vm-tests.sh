@@ -24,6 +24,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
+source "$REPO/scripts/lib/fail-loudly.sh"
 WORK=${WW_KWORK:-$HERE/work}
 JOBS=${WW_JOBS:-3}
 VM_TIMEOUT=${WW_VM_TIMEOUT:-900}
@@ -94,7 +95,7 @@ build_kernel() {
 	log "building bzImage (make -j$JOBS), log: $BUILD/make.log"
 	if ! make -C "$SRC" O="$BUILD" -j"$JOBS" bzImage > "$BUILD/make.log" 2>&1; then
 		tail -40 "$BUILD/make.log"
-		exit 1
+		die "the kernel build failed (log: $BUILD/make.log)"
 	fi
 	log "kernel built in $((SECONDS - t0)) s"
 }
@@ -116,19 +117,21 @@ STOCK_DIR=$WORK/stock
 if [ "$DO_STOCK" = 1 ]; then
 	mkdir -p "$STOCK_DIR"
 	PKG=${WW_STOCK_PKG:-}
+	# A package downloaded by an earlier run, else the newest one apt knows.
 	if [ -z "$PKG" ]; then
-		PKG=$(ls "$STOCK_DIR"/linux-image-6.1.0-*-amd64_*.deb 2>/dev/null |
-			sed 's|.*/||; s|_.*||' | sort -V | tail -1)
+		PKG=$(find "$STOCK_DIR" -maxdepth 1 -name 'linux-image-6.1.0-*-amd64_*.deb' -printf '%f\n' |
+			sed 's|_.*||' | sort -V | tail -n 1)
 	fi
 	if [ -z "$PKG" ]; then
-		[ -n "$(apt-cache search --names-only '^linux-image-6.1.0-[0-9]+-amd64$' 2>/dev/null)" ] ||
-			apt-get update -qq
-		PKG=$(apt-cache search --names-only '^linux-image-6.1.0-[0-9]+-amd64$' |
-			awk '{print $1}' | sort -V | tail -1)
+		stock_pattern='^linux-image-6.1.0-[0-9]+-amd64$'
+		[ -n "$(apt-cache search --names-only "$stock_pattern" 2>/dev/null)" ] ||
+			apt-get update -qq || die "apt-get update failed"
+		PKG=$(apt-cache search --names-only "$stock_pattern" | awk '{print $1}' | sort -V | tail -n 1)
+		[ -n "$PKG" ] || die "apt knows no package matching $stock_pattern"
 	fi
-	if ! ls "$STOCK_DIR/$PKG"_*.deb >/dev/null 2>&1; then
+	if [ -z "$(find "$STOCK_DIR" -maxdepth 1 -name "${PKG}_*.deb")" ]; then
 		log "downloading $PKG"
-		(cd "$STOCK_DIR" && apt-get download "$PKG")
+		(cd "$STOCK_DIR" && apt-get -q -o APT::Sandbox::User=root download "$PKG") || die "apt-get download $PKG failed"
 	fi
 	if [ ! -d "$STOCK_DIR/root-$PKG" ]; then
 		dpkg -x "$(ls "$STOCK_DIR/$PKG"_*.deb | head -1)" "$STOCK_DIR/root-$PKG"
@@ -148,11 +151,13 @@ PROJECT_TESTS=""
 # cannot be linked fully static: it goes into the initramfs together with
 # the shared libraries ldd names and the dynamic loader.
 if [ "$DO_PROJECT" = 1 ] && [ -f "$REPO/meson.build" ] && [ -f "$REPO/tests/meson.build" ]; then
-	PB=$WORK/project-build
+	# In the checkout, not the cache: a cached build tree would keep building
+	# whichever checkout configured it first.
+	PB=$REPO/build-vm
 	log "building the project in $PB"
 	if [ ! -f "$PB/build.ninja" ]; then
 		meson setup "$PB" "$REPO" --buildtype=debugoptimized -Dtests=true \
-			> "$WORK/project-meson.log" 2>&1 || { tail -30 "$WORK/project-meson.log"; exit 1; }
+			> "$WORK/project-meson.log" 2>&1 || { tail -30 "$WORK/project-meson.log"; die "meson setup of the project failed"; }
 	fi
 	if ninja -C "$PB" -j"$JOBS" > "$WORK/project-ninja.log" 2>&1; then
 		if [ -x "$PB/tests/writewatch-tests" ]; then
@@ -163,8 +168,7 @@ if [ "$DO_PROJECT" = 1 ] && [ -f "$REPO/meson.build" ] && [ -f "$REPO/tests/meso
 		fi
 	else
 		tail -30 "$WORK/project-ninja.log"
-		log "project build failed"
-		exit 1
+		die "the project build failed (log: $WORK/project-ninja.log)"
 	fi
 fi
 

@@ -10,9 +10,10 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
+source scripts/lib/fail-loudly.sh
 seconds=${1:-45}
 shift || true
-bash scripts/install-deps.sh clang libclang-rt-14-dev
+bash scripts/install-deps.sh build clang libclang-rt-14-dev
 build=${WRITEWATCH_FUZZ_BUILD:-build-fuzz}
 mkdir -p "$build/obj" "$build/corpus"
 cxx=${CXX_FUZZ:-clang++}

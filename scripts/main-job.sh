@@ -4,13 +4,12 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-bash scripts/install-deps.sh
+source scripts/lib/fail-loudly.sh
+source scripts/lib/meson-build.sh
+# Everything the job runs, mingw and Wine included, before the first meson setup.
+bash scripts/install-deps.sh main
 build=${WRITEWATCH_BUILD:-build}
-if [ ! -d "$build" ]; then
-    meson setup "$build" --buildtype=release
-fi
+setup_build "$build" --buildtype=release
 ninja -C "$build"
 "$build/demo/writewatch-demo"
-if [ -x scripts/run-benchmarks.sh ]; then
-    bash scripts/run-benchmarks.sh --short --build "$build"
-fi
+bash scripts/run-benchmarks.sh --short --build "$build"

@@ -11,6 +11,8 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
+source scripts/lib/fail-loudly.sh
+source scripts/lib/meson-build.sh
 passed=0 failed=0 skipped=0
 count() { if [ "$1" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi; }
 
@@ -25,7 +27,7 @@ fi
 mode=${WRITEWATCH_SANITIZE:-stress}
 if [ "$mode" != off ]; then
     build=${WRITEWATCH_ASAN_BUILD:-build-asan}
-    [ -d "$build" ] || meson setup "$build" -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+    setup_build "$build" -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
     # The fault backend owns SIGSEGV: the sanitizers must not take it.
     export ASAN_OPTIONS=handle_segv=0:allow_user_segv_handler=1:detect_leaks=0
     export TSAN_OPTIONS="handle_segv=0 halt_on_error=1"

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # Runs the write-watch benchmarks for every contestant and writes the report.
 #
 #   scripts/run-benchmarks.sh [--short|--long] [--runs N] [--builddir DIR]
@@ -16,7 +16,9 @@
 #
 # Contestants of one run are interleaved (kernel, floor, fault, wine, untracked,
 # then the next repeat) so that noise from other work on the machine spreads over all.
-set -eu
+set -euo pipefail
+source "$(dirname "$0")/lib/fail-loudly.sh"
+source "$(dirname "$0")/lib/meson-build.sh"
 
 mode=short
 runs=
@@ -45,22 +47,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 log() { printf '[run-benchmarks] %s\n' "$*" >&2; }
 
 # --- packages ---------------------------------------------------------------
-if [ $install = 1 ]; then
-	missing=
-	for p in wine wine64 gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 meson ninja-build \
-		libfmt-dev catch2 libwine-dev gcc g++ pkg-config python3; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-			missing="$missing $p"
-	done
-	if [ -n "$missing" ]; then
-		log "installing:$missing"
-		if [ "$(id -u)" != 0 ]; then
-			log "not root: install these packages first"; exit 1
-		fi
-		DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >&2
-	fi
-fi
+[ $install = 0 ] || bash "$src/scripts/install-deps.sh" main
 
 # --- build ------------------------------------------------------------------
 case "$builddir" in /*) ;; *) builddir="$src/$builddir" ;; esac
@@ -70,18 +57,12 @@ bench_targets() {
 	ninja -C "$builddir" -t targets all 2>/dev/null |
 		sed -n 's#^\(bench/ww_[a-z_]*\(\.exe\)\{0,1\}\): .*#\1#p' | sort -u
 }
-if { [ -f "$builddir/build.ninja" ] || meson setup --buildtype=release "$builddir" "$src" >&2; } &&
-	targets=$(bench_targets) && [ -n "$targets" ] && ninja -C "$builddir" $targets >&2; then
-	log "built with meson in $builddir"
-else
-	# The project as a whole does not build: still measure what needs no library.
-	log "meson build failed; building the floor and the Wine exe on their own"
-	bin="$builddir/bench-standalone"
-	mkdir -p "$bin"
-	cc -O2 -std=gnu11 -Wall -Wextra -pthread "$src/bench/ww_floor.c" -o "$bin/ww_floor"
-	x86_64-w64-mingw32-gcc -O2 -std=gnu11 -Wall -Wextra -static \
-		"$src/bench/ww_bench.c" -o "$bin/ww_bench.exe"
-fi
+[ -f "$builddir/build.ninja" ] || setup_build "$builddir" --buildtype=release
+targets=$(bench_targets)
+[ -n "$targets" ] || die "no benchmark targets in $builddir"
+# shellcheck disable=SC2086
+ninja -C "$builddir" $targets >&2 || die "building the benchmarks failed"
+log "built with meson in $builddir"
 
 out="$builddir/bench-results"
 raw="$out/raw"
@@ -95,14 +76,17 @@ want() { [ -z "$only" ] || case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;
 contestants=
 for c in $all; do
 	want $c || continue
+	# Every contestant asked for must be able to run: a missing one is a
+	# broken setup, not a column to leave out quietly.
 	case $c in
-	writewatch-*) [ -x "$bin/ww_bench" ] || { log "skip $c: $bin/ww_bench not built (no writewatch_kernelbase_dep yet?)"; continue; } ;;
-	wine) { [ -f "$bin/ww_bench.exe" ] && command -v wine >/dev/null; } || { log "skip wine: no exe or no wine"; continue; } ;;
-	*) [ -x "$bin/ww_floor" ] || { log "skip $c: no ww_floor"; continue; } ;;
+	writewatch-*) [ -x "$bin/ww_bench" ] || die "$c: $bin/ww_bench was not built" ;;
+	wine) [ -f "$bin/ww_bench.exe" ] || die "wine: $bin/ww_bench.exe was not built (mingw missing when $builddir was configured?)"
+	      command -v wine >/dev/null || die "wine: no wine command" ;;
+	*) [ -x "$bin/ww_floor" ] || die "$c: $bin/ww_floor was not built" ;;
 	esac
 	contestants="$contestants $c"
 done
-[ -n "$contestants" ] || { log "nothing to run"; exit 1; }
+[ -n "$contestants" ] || die "no contestant matches --only '$only'"
 
 # --- Wine prefix: one per invocation, created once and kept warm -------------
 prefix=

@@ -50,11 +50,6 @@ OUT_DIR=$(cd "$OUT_DIR" && pwd)
 log() { echo "run-winetest: $*" >&2; }
 
 # ---------------------------------------------------------------- packages
-missing=()
-need() { # need PACKAGE TEST-COMMAND...
-    local pkg=$1; shift
-    "$@" >/dev/null 2>&1 || missing+=("$pkg")
-}
 find_wine() {
     local w
     for w in /usr/lib/wine/wine64 "$(command -v wine64 2>/dev/null)" "$(command -v wine 2>/dev/null)"; do
@@ -62,28 +57,12 @@ find_wine() {
     done
     return 1
 }
+if [ $DO_INSTALL = 1 ]; then
+    bash "$ROOT/scripts/install-deps.sh" main || { log "installing the packages failed"; exit 2; }
+fi
 if [ $DO_WINE = 1 ]; then
-    need wine64 find_wine
-    need gcc-mingw-w64-x86-64 command -v x86_64-w64-mingw32-gcc
-fi
-if [ $DO_NATIVE = 1 ]; then
-    need meson command -v meson
-    need ninja-build command -v ninja
-    need g++ command -v g++
-    need pkg-config command -v pkg-config
-    need libwine-dev test -f /usr/include/wine/wine/windows/windows.h
-    need libfmt-dev pkg-config --exists fmt
-fi
-if [ ${#missing[@]} -gt 0 ]; then
-    if [ $DO_INSTALL = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        log "installing: ${missing[*]}"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
-            || { log "apt-get install failed"; exit 2; }
-    else
-        log "missing packages: ${missing[*]} (run as root without --no-install to install them)"
-        exit 2
-    fi
+    find_wine >/dev/null || { log "no Wine found (install wine64 or drop --no-install)"; exit 2; }
+    command -v x86_64-w64-mingw32-gcc >/dev/null || { log "no x86_64-w64-mingw32-gcc"; exit 2; }
 fi
 
 RUNS=()

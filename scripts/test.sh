@@ -13,12 +13,12 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-bash scripts/install-deps.sh || exit 1
+source scripts/lib/fail-loudly.sh
+source scripts/lib/meson-build.sh
+bash scripts/install-deps.sh test || die "could not install the packages the tests need"
 build=${WRITEWATCH_TEST_BUILD:-build-test}
-if [ ! -d "$build" ]; then
-    meson setup "$build" -Dwerror=true || exit 1
-fi
-ninja -C "$build" || exit 1
+setup_build "$build" -Dwerror=true
+ninja -C "$build" || die "the build failed (ninja -C $build)"
 
 passed=0 failed=0 skipped=0
 report=()

@@ -42,7 +42,9 @@ int main()
     Rng rng(99);
     uint64_t calls = 0, reported = 0;
     auto start = std::chrono::steady_clock::now();
-    while (seconds_since(start) < seconds) {
+    // Past the budget until the writers made enough writes to mean something (bounded).
+    double elapsed;
+    while ((elapsed = seconds_since(start)) < seconds || (checker.writes() < 2000 && elapsed < 60)) {
         // Mostly small limits (the exact max_pages rule), sometimes everything.
         ULONG_PTR limit = rng.below(8) == 0 ? pages : 1 + rng.below(rng.below(2) ? 16 : 256);
         long count = drain_once(checker, base, pages, buffer, limit);

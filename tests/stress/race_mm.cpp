@@ -10,10 +10,17 @@
 // (success or ERROR_INVALID_PARAMETER only) and across the boundary (always
 // ERROR_INVALID_PARAMETER). Finally the region is released while calls run:
 // success or ERROR_INVALID_PARAMETER, and ERROR_INVALID_PARAMETER once freed.
+//
+// Every racing operation is made to happen: the address after the region is
+// held by a placeholder mapping whenever no neighbour lives there (so neither
+// another allocator nor an allocation at NULL takes it), a neighbour stays
+// until a call on it has succeeded, and the run goes on past its time budget
+// until each operation ran min_runs times (within a generous bound).
 #include "stress_common.h"
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <thread>
 
 using namespace stress;
@@ -25,6 +32,20 @@ constexpr size_t zone_c = 128, zone_c_pages = 64;
 constexpr size_t zone_d = 192, zone_d_pages = 64;
 constexpr size_t region_pages = 256;
 constexpr size_t neighbour_pages = 16;
+constexpr uint64_t min_runs = 100;
+
+// PROT_NONE address space at 'at', or false when something else holds it.
+bool hold_place(char *at, size_t size)
+{
+    void *got = mmap(at, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    if (got == MAP_FAILED)
+        return false;
+    if (got != at) { // kernels before 4.17 take the flag as a hint
+        munmap(got, size);
+        return false;
+    }
+    return true;
+}
 
 std::atomic<uint64_t> unexpected_errors{0};
 
@@ -57,6 +78,10 @@ int main()
         return 1;
     }
     char *neighbour = base + region_pages * page; // 64K-aligned: a reservation may start here
+    if (!hold_place(neighbour, neighbour_pages * page)) {
+        std::printf("race-mm: the address after the region (%p) is taken\n", (void *)neighbour);
+        return 1;
+    }
     for (size_t i = 0; i < zone_d_pages; ++i)
         base[(zone_d + i) * page] = 1;
     ResetWriteWatch(base, zone_d * page); // zones A and C start clean
@@ -64,7 +89,8 @@ int main()
     WriteChecker checker(zone_a_pages);
     std::atomic<bool> stop{false};
     std::atomic<uint64_t> protect_flips{0}, mm_ops{0}, c_checks{0}, d_checks{0}, neighbour_allocs{0},
-        neighbour_calls_ok{0}, neighbour_calls_invalid{0}, straddle_calls{0}, neighbour_at_end{0};
+        neighbour_calls_ok{0}, neighbour_calls_invalid{0}, straddle_calls{0}, neighbour_at_end{0},
+        neighbour_place_lost{0};
     std::vector<std::thread> threads;
 
     for (unsigned t = 0; t < 2; ++t) // zone A writers
@@ -154,17 +180,32 @@ int main()
     });
     threads.emplace_back([&] { // neighbour allocations, at the region's end and anywhere
         Rng rng(5);
+        bool place_held = true;
         while (!stop.load(std::memory_order_relaxed)) {
-            char *at = rng.below(2) ? neighbour : nullptr;
+            bool at_end = rng.below(2);
             DWORD type = MEM_RESERVE | MEM_COMMIT | (rng.below(4) ? MEM_WRITE_WATCH : 0);
-            char *made = static_cast<char *>(VirtualAlloc(at, neighbour_pages * page, type, PAGE_READWRITE));
-            if (!made)
-                continue; // the address was taken (by something else): fine
-            if (made == neighbour)
+            if (at_end && place_held) {
+                munmap(neighbour, neighbour_pages * page);
+                place_held = false;
+            }
+            char *made = static_cast<char *>(
+                VirtualAlloc(at_end ? neighbour : nullptr, neighbour_pages * page, type, PAGE_READWRITE));
+            if (made == neighbour) {
                 neighbour_at_end.fetch_add(1, std::memory_order_relaxed);
-            made[rng.below(neighbour_pages) * page] = 1;
-            expect(VirtualFree(made, 0, MEM_RELEASE), "free neighbour");
-            neighbour_allocs.fetch_add(1, std::memory_order_relaxed);
+                // Stay until a call on the neighbour got through (bounded).
+                uint64_t ok_before = neighbour_calls_ok.load();
+                auto since = std::chrono::steady_clock::now();
+                while ((type & MEM_WRITE_WATCH) && neighbour_calls_ok.load() == ok_before &&
+                       seconds_since(since) < 0.01)
+                    std::this_thread::yield();
+            }
+            if (made) {
+                made[rng.below(neighbour_pages) * page] = 1;
+                expect(VirtualFree(made, 0, MEM_RELEASE), "free neighbour");
+                neighbour_allocs.fetch_add(1, std::memory_order_relaxed);
+            }
+            if (!place_held && !(place_held = hold_place(neighbour, neighbour_pages * page)))
+                neighbour_place_lost.fetch_add(1, std::memory_order_relaxed);
         }
     });
     threads.emplace_back([&] { // calls on the neighbour and across the boundary
@@ -199,8 +240,15 @@ int main()
     std::vector<void *> buffer(zone_a_pages);
     Rng rng(8);
     uint64_t drains = 0;
+    auto all_ran = [&] {
+        return drains >= min_runs && protect_flips.load() >= min_runs && mm_ops.load() >= min_runs &&
+               c_checks.load() >= min_runs && neighbour_at_end.load() >= min_runs &&
+               neighbour_calls_ok.load() >= min_runs && straddle_calls.load() >= min_runs;
+    };
+    const double bound = std::max(60.0, 10 * seconds);
     auto start = std::chrono::steady_clock::now();
-    while (seconds_since(start) < seconds) {
+    double elapsed = 0;
+    while ((elapsed = seconds_since(start)) < seconds || (!all_ran() && elapsed < bound)) {
         drain_once(checker, base + zone_a * page, zone_a_pages, buffer, 1 + rng.below(24));
         ++drains;
     }
@@ -244,16 +292,17 @@ int main()
     for (auto &thread : callers)
         thread.join();
 
-    std::printf("race-mm [%s] %.1f s: zone A: %llu writes, %llu drains, checked %llu, duplicates %llu, ambiguous "
+    std::printf("race-mm [%s] %.1f s (budget %.1f): zone A: %llu writes, %llu drains, checked %llu, duplicates %llu, ambiguous "
                 "%llu, losses %llu, %llu protection flips; zones C/D: %llu memory operations, %llu + %llu checks; "
-                "neighbour: %llu allocations (%llu at the region's end), calls %llu ok / %llu ERROR_INVALID_PARAMETER, %llu straddling "
+                "neighbour: %llu allocations (%llu at the region's end, place lost %llu times), calls %llu ok / %llu ERROR_INVALID_PARAMETER, %llu straddling "
                 "checks; release race: %llu ok, %llu invalid before, %llu invalid after; unexpected %llu\n",
-                ww_backend_name(backend), seconds, (unsigned long long)checker.writes(), (unsigned long long)drains,
+                ww_backend_name(backend), elapsed, seconds, (unsigned long long)checker.writes(), (unsigned long long)drains,
                 (unsigned long long)checker.checked(), (unsigned long long)checker.duplicates(),
                 (unsigned long long)checker.ambiguous(), (unsigned long long)checker.losses(),
                 (unsigned long long)protect_flips.load(), (unsigned long long)mm_ops.load(),
                 (unsigned long long)c_checks.load(), (unsigned long long)d_checks.load(),
                 (unsigned long long)neighbour_allocs.load(), (unsigned long long)neighbour_at_end.load(),
+                (unsigned long long)neighbour_place_lost.load(),
                 (unsigned long long)neighbour_calls_ok.load(),
                 (unsigned long long)neighbour_calls_invalid.load(), (unsigned long long)straddle_calls.load(),
                 (unsigned long long)during_ok.load(), (unsigned long long)during_invalid.load(),
@@ -261,8 +310,7 @@ int main()
     CHECK_MSG(checker.losses() == 0 && checker.impossible() == 0, "zone A lost writes");
     CHECK_MSG(checker.balanced(), "checker accounts do not balance");
     CHECK_MSG(after_invalid.load() > 0, "no call after the release was observed");
-    // (Under ASan the hole after the region may be taken by its allocator.)
-    CHECK_MSG((neighbour_calls_ok.load() > 0 || neighbour_at_end.load() == 0) && protect_flips.load() > 100 && mm_ops.load() > 100 && c_checks.load() > 100 && drains > 100,
-              "the racing operations hardly ran");
+    CHECK_MSG(all_ran(), "some racing operation ran fewer than %llu times in %.0f s", (unsigned long long)min_runs,
+              bound);
     return finish("race-mm");
 }
