@@ -90,28 +90,6 @@ TEST_CASE("MEM_RESET neither marks pages written nor cleans written ones", "[res
     CHECK(written_pages(region.base(), region.size()) == std::vector<size_t>{1, 3, 6});
 }
 
-TEST_CASE("decommit and recommit keep watch state; recommitted pages are zero", "[decommit]")
-{
-    WatchedRegion region(8);
-    region.page_ptr(2)[0] = 7;
-    REQUIRE(ResetWriteWatch(region.base(), region.size()) == 0);
-    region.page_ptr(1)[0] = 7; // written before the decommit
-    REQUIRE(VirtualFree(region.page_ptr(1), 2 * page, MEM_DECOMMIT));
-    MEMORY_BASIC_INFORMATION info;
-    REQUIRE(VirtualQuery(region.page_ptr(1), &info, sizeof(info)) == sizeof(info));
-    CHECK(info.State == MEM_RESERVE);
-    CHECK(info.RegionSize == 2 * page);
-    // Decided behaviour (documented): decommit does not change watch state.
-    CHECK(written_pages(region.base(), region.size()) == std::vector<size_t>{1});
-    REQUIRE(VirtualAlloc(region.page_ptr(1), 2 * page, MEM_COMMIT, PAGE_READWRITE));
-    CHECK(region.page_ptr(1)[0] == 0);
-    CHECK(region.page_ptr(2)[0] == 0);
-    CHECK(written_pages(region.base(), region.size()) == std::vector<size_t>{1});
-    region.page_ptr(2)[0] = 1;
-    CHECK(written_pages(region.base(), region.size(), WRITE_WATCH_FLAG_RESET) == std::vector<size_t>{1, 2});
-    CHECK(written_pages(region.base(), region.size()).empty());
-}
-
 TEST_CASE("decommit of the whole allocation with size 0", "[decommit]")
 {
     WatchedRegion region(4);

@@ -1,6 +1,9 @@
 // Random writes, gets (with and without reset, with count limits, on random
 // sub-ranges), resets, protection changes, MEM_RESET and decommit/recommit,
-// each answer compared with a simple model.
+// each answer compared with the model of SEMANTICS.md: a live written bit per
+// page (set by a write, lost on decommit) and a latched bit (set from the live
+// bit by a protection change); reported when either is set; both cleared by a
+// reset and by a get-and-reset that returns the page.
 #include "win32.h"
 
 #include <catch2/catch.hpp>
@@ -13,10 +16,13 @@ using namespace test;
 namespace {
 
 struct Model {
-    std::vector<bool> written;
+    std::vector<bool> live;
+    std::vector<bool> latched;
     std::vector<bool> writable;
     std::vector<bool> committed;
-    explicit Model(size_t pages) : written(pages), writable(pages, true), committed(pages, true) {}
+    explicit Model(size_t pages) : live(pages), latched(pages), writable(pages, true), committed(pages, true) {}
+    bool reported(size_t i) const { return live[i] || latched[i]; }
+    void clean(size_t i) { live[i] = latched[i] = false; }
 };
 
 } // namespace
@@ -42,7 +48,7 @@ TEST_CASE("random operations agree with a model", "[property]")
             for (size_t i = first; i < first + count; ++i) {
                 if (model.committed[i] && model.writable[i] && pick(2)) {
                     region.page_ptr(i)[pick(page)] = static_cast<char>(step);
-                    model.written[i] = true;
+                    model.live[i] = true;
                 }
             }
             break;
@@ -54,32 +60,35 @@ TEST_CASE("random operations agree with a model", "[property]")
             auto got = written_pages(region.page_ptr(first), count * page, reset ? WRITE_WATCH_FLAG_RESET : 0, limit);
             std::vector<size_t> expected;
             for (size_t i = first; i < first + count && expected.size() < limit; ++i)
-                if (model.written[i])
+                if (model.reported(i))
                     expected.push_back(i - first);
             REQUIRE(got == expected);
             if (reset)
                 for (size_t p : got)
-                    model.written[first + p] = false;
+                    model.clean(first + p);
             break;
         }
         case 5: { // reset
             REQUIRE(ResetWriteWatch(region.page_ptr(first), count * page) == 0);
             for (size_t i = first; i < first + count; ++i)
-                model.written[i] = false;
+                model.clean(i);
             break;
         }
-        case 6: { // protection change on committed pages
+        case 6: { // protection change on committed pages: latches what was written
             bool all_committed = true;
             for (size_t i = first; i < first + count; ++i)
                 all_committed = all_committed && model.committed[i];
             if (!all_committed)
                 break;
-            bool writable = pick(2);
+            const DWORD choices[] = {PAGE_READWRITE, PAGE_READONLY, PAGE_NOACCESS, PAGE_EXECUTE_READWRITE};
+            DWORD protection = choices[pick(4)];
+            bool writable = protection == PAGE_READWRITE || protection == PAGE_EXECUTE_READWRITE;
             DWORD old;
-            REQUIRE(VirtualProtect(region.page_ptr(first), count * page,
-                                   writable ? PAGE_READWRITE : PAGE_READONLY, &old));
-            for (size_t i = first; i < first + count; ++i)
+            REQUIRE(VirtualProtect(region.page_ptr(first), count * page, protection, &old));
+            for (size_t i = first; i < first + count; ++i) {
                 model.writable[i] = writable;
+                model.latched[i] = model.latched[i] || model.live[i];
+            }
             break;
         }
         case 7: { // MEM_RESET of committed pages
@@ -90,10 +99,12 @@ TEST_CASE("random operations agree with a model", "[property]")
                 REQUIRE(VirtualAlloc(region.page_ptr(first), count * page, MEM_RESET, PAGE_READWRITE));
             break;
         }
-        case 8: { // decommit
+        case 8: { // decommit: live writes go, latched ones stay
             REQUIRE(VirtualFree(region.page_ptr(first), count * page, MEM_DECOMMIT));
-            for (size_t i = first; i < first + count; ++i)
+            for (size_t i = first; i < first + count; ++i) {
                 model.committed[i] = false;
+                model.live[i] = false;
+            }
             break;
         }
         case 9: { // commit
@@ -108,7 +119,7 @@ TEST_CASE("random operations agree with a model", "[property]")
     }
     std::vector<size_t> expected;
     for (size_t i = 0; i < pages; ++i)
-        if (model.written[i])
+        if (model.reported(i))
             expected.push_back(i);
     CHECK(written_pages(region.base(), region.size()) == expected);
 }

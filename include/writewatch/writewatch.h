@@ -164,9 +164,85 @@ WW_API ww_status ww_prepare_kernel_write(void *addr, size_t size);
  * handler that was installed before it. */
 WW_API int ww_handle_fault(int signal, void *siginfo, void *ucontext);
 
-/* Heap memory the library holds for tracking (allocation records and per-page
- * state), in bytes. */
+/* Heap memory the library holds for tracking (allocation records, per-page
+ * state, tracked ranges), in bytes. */
 WW_API size_t ww_tracking_memory_bytes(void);
+
+/* --- Range tracker: write watches on memory the host mapped itself -----------
+ *
+ * For hosts that own their mappings, locks and signal handlers (Wine's ntdll,
+ * a garbage collector): the kernel backend's core, one floor below the calls
+ * above. The host maps anonymous private memory as it likes, registers ranges
+ * of it, tells the tracker about the memory events that change the answer, and
+ * asks which pages were written. The kernel tracks every write (the process's
+ * own, and the kernel's on its behalf, read(2) and friends) with userfaultfd
+ * async write-protect; the answers come from PAGEMAP_SCAN.
+ *
+ * Semantics are Windows' (see the README): a page is reported when it was
+ * written since its last reset; a decommit forgets writes except those a
+ * protection change latched before it; a get with WW_WRITE_WATCH_FLAG_RESET
+ * cleans exactly the pages it returns. Pages are WW_PAGE_SIZE (4096) bytes
+ * whatever the host page size; on hosts with larger pages a written host page
+ * reports all its 4096-byte pages.
+ *
+ * Rules for every call:
+ *   - Ranges are [base, base + size). register, unregister, decommitted,
+ *     discard and remapped take host-page-aligned ranges; get, reset and
+ *     protection_changed take 4096-aligned ones. size == 0, misalignment, an
+ *     address range that wraps, a range not inside one registered range and
+ *     NULL outputs give WW_STATUS_INVALID_PARAMETER; registering a range that
+ *     overlaps a registered one gives WW_STATUS_CONFLICTING_ADDRESSES.
+ *   - WW_STATUS_NOT_SUPPORTED: the kernel lacks async uffd-wp or PAGEMAP_SCAN
+ *     (the host keeps its own fallback), or the range was registered before a
+ *     fork() and this is the child (the kernel does not copy registrations;
+ *     unregister it there).
+ *   - Kernel failures come back as NTSTATUS values (errno mapped), never as a
+ *     false success; nothing is printed, nothing exits, no signal handler is
+ *     installed. Thread-safe; the tracker takes only its own locks and calls
+ *     nothing back, so a host may call it holding its own locks.
+ *   - Between a host's own change of a range (mmap over it, madvise, munmap)
+ *     and the notification below, the host must not call get or reset on that
+ *     range from another thread (hold your lock across both).
+ *   - Output arrays are the host's to check: the tracker writes to them. */
+
+/* WW_STATUS_SUCCESS when ranges can be tracked on this kernel, else
+ * WW_STATUS_NOT_SUPPORTED. */
+WW_API ww_status ww_range_tracker_status(void);
+
+/* Start tracking a mapped range: every page clean. The range is made
+ * MADV_NOHUGEPAGE (a huge page would report 512 pages for one write). */
+WW_API ww_status ww_range_register(void *base, size_t size);
+/* Stop tracking a range registered with exactly this base and size (before or
+ * after the host unmaps it). */
+WW_API ww_status ww_range_unregister(void *base, size_t size);
+
+/* The written pages of [base, base + size) in ascending order, at most *count
+ * of them, stored at addresses[0..]; *count becomes the number stored. With
+ * flags == WW_WRITE_WATCH_FLAG_RESET exactly the stored pages become clean
+ * (written pages past the limit stay written). On a kernel failure the result
+ * is the error and *count still tells how many entries were stored (and, with
+ * reset, cleaned): nothing else changed. *count == 0 stores nothing. */
+WW_API ww_status ww_range_get_written(void *base, size_t size, uint32_t flags, void **addresses,
+                                      uintptr_t *count);
+/* Every page of the range becomes clean. */
+WW_API ww_status ww_range_reset(void *base, size_t size);
+
+/* The host changed the protection of the range (call it with the change,
+ * whether or not the protection really differs): pages written so far stay
+ * reported across a later decommit, until a reset. */
+WW_API ww_status ww_range_protection_changed(void *base, size_t size);
+/* The host decommitted the range: dropped its contents (MADV_DONTNEED, or a
+ * fresh mapping over it, which the tracker registers again). Writes not
+ * latched by a protection change are forgotten; the pages start clean when
+ * recommitted. */
+WW_API ww_status ww_range_decommitted(void *base, size_t size);
+/* MEM_RESET: the tracker drops the contents of the range (MADV_DONTNEED)
+ * without changing which pages count as written. */
+WW_API ww_status ww_range_discard(void *base, size_t size);
+/* The host put a new mapping under the range (mmap MAP_FIXED over it, mremap
+ * onto it) whose contents the tracker knows nothing about: it is registered
+ * again and every page counts as written until reset. */
+WW_API ww_status ww_range_remapped(void *base, size_t size);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
 
 #include "page_state.h"
 #include "signal_safe_mutex.h"
+#include "tracker/tracked_range.h"
 #include "writewatch/writewatch.h"
 
 #include <atomic>
@@ -28,6 +29,7 @@ struct Allocation {
     Backend *backend = nullptr; // null for memory allocated without MEM_WRITE_WATCH
     std::unique_ptr<std::atomic<PageState>[]> pages;
     SignalSafeMutex fault_lock; // serialises the fault backend's handler with its scans
+    std::unique_ptr<TrackedRange> kernel_range; // the kernel backend's tracking
 
     size_t page_count() const { return size / WW_PAGE_SIZE; }
     uintptr_t end() const { return base + size; }
@@ -41,12 +43,12 @@ struct Allocation {
     }
 
     PageState state(size_t index) const { return pages[index].load(std::memory_order_acquire); }
-    // Replace everything but the written bit, which the fault handler may set concurrently.
+    // Replace everything but the watch bits, which the fault handler may set concurrently.
     void set_layout(size_t index, PageState layout)
     {
         PageState old = pages[index].load(std::memory_order_relaxed);
         while (!pages[index].compare_exchange_weak(
-            old, static_cast<PageState>((old & page_state::written) | layout),
+            old, static_cast<PageState>((old & page_state::watch_mask) | layout),
             std::memory_order_acq_rel))
         {
         }

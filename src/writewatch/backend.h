@@ -21,9 +21,14 @@ public:
     // Make the mapping of the pages match their page states (after a protection
     // change, a commit or a decommit).
     virtual ww_status apply_protection(Allocation &allocation, PageRange pages) = 0;
-    // Drop the contents of the pages (MEM_RESET, decommit) without changing
-    // which of them count as written.
+    // VirtualProtect covers the pages: the written ones become latched.
+    virtual ww_status latch(Allocation &allocation, PageRange pages) = 0;
+    // MEM_RESET: drop the contents of the pages without changing which of
+    // them count as written.
     virtual ww_status discard(Allocation &allocation, PageRange pages) = 0;
+    // Decommit (the pages have no access already): drop their contents and
+    // their written state; latched pages stay reported.
+    virtual ww_status decommit(Allocation &allocation, PageRange pages) = 0;
     // Store the addresses of up to 'limit' written pages, in ascending order, at
     // addresses[0..]; with reset, exactly those become clean. *found is set to
     // the number stored.

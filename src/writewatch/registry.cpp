@@ -1,6 +1,9 @@
 #include "registry.h"
 
-#include <pthread.h>
+#include "fork_safety.h"
+#include "tracker/range_table.h"
+
+#include <shared_mutex>
 
 namespace writewatch {
 
@@ -26,13 +29,23 @@ bool Registry::is_free(uintptr_t start, uintptr_t stop) const
 size_t Registry::bytes_for(const Allocation &allocation)
 {
     // The map node is an estimate: three pointers and colour beside the pair.
-    return sizeof(Allocation) + allocation.page_count() * sizeof(PageState) +
-           sizeof(std::pair<const uintptr_t, std::unique_ptr<Allocation>>) + 4 * sizeof(void *);
+    size_t bytes = sizeof(Allocation) + allocation.page_count() * sizeof(PageState) +
+                   sizeof(std::pair<const uintptr_t, std::unique_ptr<Allocation>>) + 4 * sizeof(void *);
+    if (allocation.kernel_range) // and its entry in the range table
+        bytes += sizeof(TrackedRange) + allocation.kernel_range->heap_bytes() + 10 * sizeof(void *);
+    return bytes;
+}
+
+size_t Registry::tracking_bytes() const
+{
+    size_t bytes = 0;
+    for (const auto &entry : by_base_)
+        bytes += bytes_for(*entry.second);
+    return bytes;
 }
 
 Allocation &Registry::insert(std::unique_ptr<Allocation> allocation)
 {
-    tracking_bytes_.fetch_add(bytes_for(*allocation), std::memory_order_relaxed);
     auto [it, inserted] = by_base_.emplace(allocation->base, std::move(allocation));
     return *it->second;
 }
@@ -44,39 +57,38 @@ std::unique_ptr<Allocation> Registry::remove(uintptr_t base)
         return nullptr;
     std::unique_ptr<Allocation> allocation = std::move(it->second);
     by_base_.erase(it);
-    tracking_bytes_.fetch_sub(bytes_for(*allocation), std::memory_order_relaxed);
     return allocation;
 }
 
 namespace {
-
-Registry *instance;
-
-// fork() while another thread is inside the library would leave the child
-// with the registry lock held by a thread that does not exist there: every
-// later call in the child would wait forever. The forking thread takes the
-// lock exclusively across the fork instead, so no call is in progress in the
-// copy the child gets.
-void lock_before_fork() { instance->mutex().lock(); }
-void unlock_in_parent() { instance->mutex().unlock(); }
-void unlock_in_child() { instance->reset_lock_in_child(); }
-
-} // namespace
+std::atomic<Registry *> instance{nullptr};
+}
 
 Registry &registry()
 {
     // Never destroyed: other threads may still call in while the process exits.
     static Registry *made = [] {
-        instance = new Registry;
-        pthread_atfork(lock_before_fork, unlock_in_parent, unlock_in_child);
-        return instance;
+        install_fork_handlers();
+        auto *reg = new Registry;
+        instance.store(reg, std::memory_order_release);
+        return reg;
     }();
     return *made;
+}
+
+Registry *registry_if_made()
+{
+    return instance.load(std::memory_order_acquire);
 }
 
 } // namespace writewatch
 
 extern "C" size_t ww_tracking_memory_bytes(void)
 {
-    return writewatch::registry().tracking_bytes();
+    using namespace writewatch;
+    Registry &reg = registry();
+    std::shared_lock lock(reg.mutex());
+    RangeTable &table = range_table();
+    std::shared_lock table_lock(table.mutex());
+    return reg.tracking_bytes() + table.host_bytes();
 }

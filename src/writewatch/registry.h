@@ -5,69 +5,20 @@
 #pragma once
 
 #include "allocation.h"
+#include "rw_lock.h"
 
 #include <atomic>
 #include <iterator>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <new>
-#include <shared_mutex>
-
-#if defined(__SANITIZE_THREAD__)
-#include <sanitizer/tsan_interface.h>
-#endif
 
 namespace writewatch {
-
-// A readers-writer lock fair to both sides. std::shared_mutex (glibc's default
-// rwlock) prefers readers: threads polling GetWriteWatch back to back kept
-// VirtualAlloc / VirtualFree / VirtualProtect waiting for seconds
-// (tests/stress/race_mm.cpp saw one VirtualProtect in 2.5 s); a writer-
-// preferring rwlock starves GetWriteWatch under a stream of VirtualProtect
-// calls instead. Here a waiting writer holds the turnstile, so no new reader
-// gets in ahead of it, and readers that passed the turnstile before it get the
-// reader-preferring rwlock before the next writer. Never taken recursively.
-class RwLock {
-public:
-    void lock()
-    {
-        turnstile_.lock();
-        rw_.lock();
-        turnstile_.unlock();
-    }
-    void unlock() { rw_.unlock(); }
-    void lock_shared()
-    {
-        turnstile_.lock();
-        turnstile_.unlock();
-        rw_.lock_shared();
-    }
-    void unlock_shared() { rw_.unlock_shared(); }
-    // A new, unlocked lock in place of this one, whatever its state. Only for
-    // a process with one thread (the child after fork()).
-    void rebuild()
-    {
-#if defined(__SANITIZE_THREAD__)
-        // ThreadSanitizer cannot see the rebuild: tell it the write lock the
-        // forking thread took (see registry()) was released.
-        __tsan_mutex_pre_unlock(&rw_, 0);
-        __tsan_mutex_post_unlock(&rw_, 0);
-#endif
-        this->~RwLock();
-        new (this) RwLock;
-    }
-
-private:
-    std::mutex turnstile_;
-    std::shared_mutex rw_;
-};
 
 class Registry {
 public:
     RwLock &mutex() { return mutex_; }
     // After fork(), in the child: the lock as new. The parent held it
-    // exclusively across the fork (see registry()); the child's only thread
+    // exclusively across the fork (see fork_safety.cpp); the child's only thread
     // cannot unlock it as its owner, so it is rebuilt.
     // The allocations' fault locks are freed too: a thread of the parent may
     // have held one (in the fault handler or a scan) at the moment of the fork,
@@ -100,16 +51,18 @@ public:
     Allocation &insert(std::unique_ptr<Allocation> allocation);
     std::unique_ptr<Allocation> remove(uintptr_t base);
 
-    size_t tracking_bytes() const { return tracking_bytes_.load(std::memory_order_relaxed); }
+    // Heap bytes held for the allocations. Caller holds the lock.
+    size_t tracking_bytes() const;
 
 private:
     static size_t bytes_for(const Allocation &allocation);
 
     mutable RwLock mutex_;
     std::map<uintptr_t, std::unique_ptr<Allocation>> by_base_;
-    std::atomic<size_t> tracking_bytes_{0};
 };
 
 Registry &registry();
+// The registry if it was made already (for the fork handlers), else null.
+Registry *registry_if_made();
 
 } // namespace writewatch

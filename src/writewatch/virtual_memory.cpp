@@ -44,21 +44,29 @@ ww_status apply_protection(Allocation &allocation, PageRange pages)
     return apply_host_protection(allocation, pages);
 }
 
-ww_status discard(Allocation &allocation, PageRange pages)
+ww_status drop_contents(const Allocation &allocation, PageRange pages)
 {
-    if (allocation.backend)
-        return allocation.backend->discard(allocation, pages);
     if (madvise(reinterpret_cast<void *>(allocation.page_address(pages.first)),
                 pages.count * WW_PAGE_SIZE, MADV_DONTNEED) != 0)
         return status_from_errno(errno);
     return WW_STATUS_SUCCESS;
 }
 
-// Gives the pages a new layout (protection and commit state) and applies it.
-// When the kernel refuses (ENOMEM at vm.max_map_count), the pages get their
-// old layout back, so that the page states keep describing the mapping and a
-// failed call changes nothing the caller can see.
-ww_status change_layout(Allocation &allocation, PageRange pages, PageState layout)
+// MEM_RESET: contents go, watch state stays.
+ww_status discard(Allocation &allocation, PageRange pages)
+{
+    if (allocation.backend)
+        return allocation.backend->discard(allocation, pages);
+    return drop_contents(allocation, pages);
+}
+
+// Gives the pages a new layout (protection and commit state), applies it, then
+// runs then() (the watch-state side of the change). When the kernel refuses
+// either (ENOMEM at vm.max_map_count), the pages get their old layout back, so
+// that the page states keep describing the mapping and a failed call changes
+// nothing the caller can see.
+template <typename Then>
+ww_status change_layout(Allocation &allocation, PageRange pages, PageState layout, Then then)
 {
     std::unique_ptr<PageState[]> old(new (std::nothrow) PageState[pages.count]);
     if (!old)
@@ -68,6 +76,8 @@ ww_status change_layout(Allocation &allocation, PageRange pages, PageState layou
         allocation.set_layout(pages.first + i, layout);
     }
     ww_status status = apply_protection(allocation, pages);
+    if (status == WW_STATUS_SUCCESS)
+        status = then();
     if (status != WW_STATUS_SUCCESS) {
         for (size_t i = 0; i < pages.count; ++i)
             allocation.set_layout(pages.first + i, old[i]);
@@ -158,7 +168,8 @@ ww_status commit(Registry &reg, AddressRange range, PageState protection_bits)
     if (!allocation || !allocation->contains(range.start, range.end))
         return WW_STATUS_CONFLICTING_ADDRESSES;
     PageRange pages = allocation->pages_of(range.start, range.end);
-    return change_layout(*allocation, pages, protection_bits | page_state::committed);
+    return change_layout(*allocation, pages, protection_bits | page_state::committed,
+                         [] { return WW_STATUS_SUCCESS; });
 }
 
 // Caller holds the registry lock exclusively (the kernel backend's discard is
@@ -211,8 +222,11 @@ ww_status decommit(Registry &reg, AddressRange range)
     if (!allocation->contains(range.start, range.end))
         return WW_STATUS_INVALID_PARAMETER;
     PageRange pages = allocation->pages_of(range.start, range.end);
-    ww_status status = change_layout(*allocation, pages, 0);
-    return status == WW_STATUS_SUCCESS ? discard(*allocation, pages) : status;
+    // Contents and live written state go; latched pages stay reported.
+    return change_layout(*allocation, pages, 0, [&] {
+        return allocation->backend ? allocation->backend->decommit(*allocation, pages)
+                                   : drop_contents(*allocation, pages);
+    });
 }
 
 } // namespace
@@ -333,7 +347,12 @@ extern "C" ww_status ww_protect_virtual_memory(void *process, void **base, size_
         if (!(allocation->state(i) & page_state::committed))
             return WW_STATUS_NOT_COMMITTED;
     uint32_t previous = decode_protection(allocation->state(pages.first));
-    if ((status = change_layout(*allocation, pages, protection_bits | page_state::committed)) != WW_STATUS_SUCCESS)
+    // Windows latches the written state of the pages at every protection
+    // change, even one to the same protection (SEMANTICS.md, decommit).
+    status = change_layout(*allocation, pages, protection_bits | page_state::committed, [&] {
+        return allocation->backend ? allocation->backend->latch(*allocation, pages) : WW_STATUS_SUCCESS;
+    });
+    if (status != WW_STATUS_SUCCESS)
         return status;
     *old_protect = previous;
     *base = reinterpret_cast<void *>(range->start);

@@ -3,8 +3,9 @@
 //      writable protections and a drainer empties it (lost-write checker);
 //   C  never written, while it is decommitted, recommitted, MEM_RESET, made
 //      read-only / no-access and read: must never be reported;
-//   D  written once at the start, then the same treatment: must always be
-//      reported (decommit, MEM_RESET and protection keep watch state);
+//   D  written once at the start and latched by a VirtualProtect, then the
+//      same treatment: must always be reported (a latched page survives
+//      decommit; MEM_RESET and protection changes keep watch state);
 // while another thread allocates and frees watched memory right after the
 // region and others call GetWriteWatch / ResetWriteWatch on that neighbour
 // (success or ERROR_INVALID_PARAMETER only) and across the boundary (always
@@ -84,6 +85,11 @@ int main()
     }
     for (size_t i = 0; i < zone_d_pages; ++i)
         base[(zone_d + i) * page] = 1;
+    DWORD old_protection;
+    if (!VirtualProtect(base + zone_d * page, zone_d_pages * page, PAGE_READWRITE, &old_protection)) {
+        std::printf("race-mm: VirtualProtect of zone D failed, error %u\n", (unsigned)GetLastError());
+        return 1;
+    }
     ResetWriteWatch(base, zone_d * page); // zones A and C start clean
 
     WriteChecker checker(zone_a_pages);

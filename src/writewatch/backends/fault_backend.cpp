@@ -1,7 +1,8 @@
 // Fault backend: clean pages are mapped without write access; the SIGSEGV
 // handler (fault_signal.cpp) marks a page written on its first write and gives
 // it back its full protection. Works on any kernel; costs a signal per first
-// write. The written bit lives in the allocation's page states.
+// write. The written and latched bits live in the allocation's page states; a
+// page is reported when either is set.
 //
 // Every section that reads and changes written bits and protections together
 // holds the allocation's fault lock, which the handler takes too: a write either
@@ -60,12 +61,31 @@ public:
         return apply_host_protection(allocation, pages, fault_protection);
     }
 
+    ww_status latch(Allocation &allocation, PageRange pages) override
+    {
+        FaultSection section(allocation);
+        for (size_t i = pages.first; i < pages.first + pages.count; ++i)
+            if (allocation.state(i) & page_state::written)
+                allocation.pages[i].fetch_or(page_state::latched, std::memory_order_acq_rel);
+        return WW_STATUS_SUCCESS;
+    }
+
     ww_status discard(Allocation &allocation, PageRange pages) override
     {
         // Zapping keeps the protection and the page states: nothing else to do.
-        if (madvise(reinterpret_cast<void *>(allocation.page_address(pages.first)),
-                    pages.count * WW_PAGE_SIZE, MADV_DONTNEED) != 0)
-            return status_from_errno(errno);
+        return drop_contents(allocation, pages);
+    }
+
+    ww_status decommit(Allocation &allocation, PageRange pages) override
+    {
+        ww_status status = drop_contents(allocation, pages);
+        if (status != WW_STATUS_SUCCESS)
+            return status;
+        // The pages have no access now, so no write can fault in meanwhile;
+        // recommitted, they get the clean protection.
+        FaultSection section(allocation);
+        for (size_t i = pages.first; i < pages.first + pages.count; ++i)
+            allocation.pages[i].fetch_and(static_cast<PageState>(~page_state::written), std::memory_order_acq_rel);
         return WW_STATUS_SUCCESS;
     }
 
@@ -78,7 +98,7 @@ public:
             // Reading the bits needs no lock: a write racing with the call is
             // seen now or by the next call, as with any get.
             for (size_t i = pages.first; i < end && stored < limit; ++i)
-                if (allocation.state(i) & page_state::written)
+                if (allocation.state(i) & page_state::watch_mask)
                     addresses[stored++] = reinterpret_cast<void *>(allocation.page_address(i));
             *found = stored;
             return WW_STATUS_SUCCESS;
@@ -115,6 +135,14 @@ public:
     }
 
 private:
+    static ww_status drop_contents(Allocation &allocation, PageRange pages)
+    {
+        if (madvise(reinterpret_cast<void *>(allocation.page_address(pages.first)), pages.count * WW_PAGE_SIZE,
+                    MADV_DONTNEED) != 0)
+            return status_from_errno(errno);
+        return WW_STATUS_SUCCESS;
+    }
+
     // Makes up to 'limit' written pages of the range clean, in ascending
     // chunks, handing each chunk's page indices to deliver(indices, count).
     // With hold_throughout the whole call is one fault section (writers that
@@ -140,7 +168,7 @@ private:
                 size_t stop = hold_throughout ? end : std::min(end, next + scan_span);
                 size_t room = std::min<uintptr_t>(limit - done, chunk.size());
                 for (; next < stop && count < room; ++next)
-                    if (allocation.state(next) & page_state::written)
+                    if (allocation.state(next) & page_state::watch_mask)
                         chunk[count++] = next;
                 ww_status status = make_clean(allocation, chunk.data(), count);
                 if (status != WW_STATUS_SUCCESS)
@@ -153,7 +181,7 @@ private:
     }
 
     // Write-protect the listed pages (ascending indices, and every written
-    // page between the first and the last of them) and clear their written bits.
+    // page between the first and the last of them) and clear their watch bits.
     // The clean pages in between have their clean protection already, so one
     // mprotect per protection run covers the span: fewer calls, and mappings
     // split by earlier writes merge again. Caller holds the fault section.
@@ -166,7 +194,7 @@ private:
         if (status != WW_STATUS_SUCCESS)
             return status;
         for (size_t i = 0; i < count; ++i)
-            allocation.pages[indices[i]].fetch_and(static_cast<PageState>(~page_state::written),
+            allocation.pages[indices[i]].fetch_and(static_cast<PageState>(~page_state::watch_mask),
                                                    std::memory_order_acq_rel);
         return WW_STATUS_SUCCESS;
     }

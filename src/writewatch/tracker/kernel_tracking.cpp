@@ -1,0 +1,123 @@
+#include "kernel_tracking.h"
+
+#include "../errno_status.h"
+#include "../fork_safety.h"
+#include "../probe.h"
+#include "../uapi/userfaultfd_wp.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+
+namespace writewatch {
+
+namespace {
+std::atomic<KernelTracking *> instance{nullptr};
+}
+
+KernelTracking *KernelTracking::get()
+{
+    static KernelTracking *opened = [] () -> KernelTracking * {
+        if (!kernel_features().kernel_backend_usable)
+            return nullptr;
+        install_fork_handlers(); // a child must reopen the descriptors
+        auto *made = new KernelTracking; // lives as long as the process
+        if (!made->open_descriptors()) {
+            delete made;
+            return nullptr;
+        }
+        instance.store(made, std::memory_order_release);
+        return made;
+    }();
+    return opened;
+}
+
+KernelTracking *KernelTracking::if_made()
+{
+    return instance.load(std::memory_order_acquire);
+}
+
+bool KernelTracking::open_descriptors()
+{
+    int flags = O_CLOEXEC | O_NONBLOCK;
+    if (kernel_features().user_mode_only)
+        flags |= UFFD_USER_MODE_ONLY;
+    uffd_.reset(static_cast<int>(syscall(SYS_userfaultfd, flags)));
+    if (!uffd_)
+        return false;
+    uffdio_api api{};
+    api.api = UFFD_API;
+    api.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
+    if (ioctl(uffd_.get(), UFFDIO_API, &api) != 0)
+        return false;
+    pagemap_.reset(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+    return static_cast<bool>(pagemap_);
+}
+
+void KernelTracking::reopen_in_child()
+{
+    uffd_.reset();
+    pagemap_.reset();
+    open_descriptors();
+}
+
+namespace {
+
+// An idempotent uffd request, asked again on a retryable error.
+template <typename Arg>
+ww_status uffd_request(int uffd, unsigned long request, Arg *arg)
+{
+    for (int failures = 0;;) {
+        if (ioctl(uffd, request, arg) == 0)
+            return WW_STATUS_SUCCESS;
+        if (++failures == kernel_attempts || !retryable_kernel_error(errno))
+            return status_from_errno(errno);
+    }
+}
+
+} // namespace
+
+ww_status KernelTracking::retrack(uintptr_t start, uintptr_t end)
+{
+    uffdio_register reg{};
+    reg.range.start = start;
+    reg.range.len = end - start;
+    reg.mode = UFFDIO_REGISTER_MODE_WP;
+    return uffd_request(uffd_.get(), UFFDIO_REGISTER, &reg);
+}
+
+ww_status KernelTracking::track(uintptr_t start, uintptr_t end)
+{
+    if (madvise(reinterpret_cast<void *>(start), end - start, MADV_NOHUGEPAGE) != 0)
+        return status_from_errno(errno);
+    ww_status status = retrack(start, end);
+    return status == WW_STATUS_SUCCESS ? write_protect(start, end) : status;
+}
+
+void KernelTracking::untrack(uintptr_t start, uintptr_t end)
+{
+    uffdio_range range{start, end - start};
+    ioctl(uffd_.get(), UFFDIO_UNREGISTER, &range); // fails harmlessly on unmapped memory
+}
+
+ww_status KernelTracking::write_protect(uintptr_t start, uintptr_t end)
+{
+    uffdio_writeprotect wp{};
+    wp.range.start = start;
+    wp.range.len = end - start;
+    wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
+    return uffd_request(uffd_.get(), UFFDIO_WRITEPROTECT, &wp);
+}
+
+long KernelTracking::scan(pm_scan_arg &arg)
+{
+    long regions = ioctl(pagemap_.get(), PAGEMAP_SCAN, &arg);
+    return regions < 0 ? -errno : regions;
+}
+
+} // namespace writewatch

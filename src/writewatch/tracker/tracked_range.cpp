@@ -1,0 +1,390 @@
+#include "tracked_range.h"
+
+#include "../errno_status.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <mutex>
+#include <new>
+
+namespace writewatch {
+namespace {
+
+constexpr size_t region_vector_length = 256;
+
+// The region vector every scan of a thread uses. Entries from 'dirty' on are
+// zero, so after a failed scan the regions the kernel stored before it
+// stopped are exactly the non-zero prefix (a region never ends at address 0).
+struct RegionVector {
+    std::array<page_region, region_vector_length> regions{};
+    size_t dirty = 0;
+
+    void clear()
+    {
+        for (size_t i = 0; i < dirty; ++i)
+            regions[i] = page_region{};
+        dirty = 0;
+    }
+    // After a scan that returned 'result' (regions, or -errno): how many
+    // regions it stored.
+    size_t stored_by(long result)
+    {
+        if (result >= 0)
+            return dirty = static_cast<size_t>(result);
+        size_t count = 0;
+        while (count < regions.size() && regions[count].end)
+            ++count;
+        return dirty = count;
+    }
+};
+
+thread_local RegionVector vector;
+
+// A scan for written pages of [start, end) into the thread's vector; with
+// write_protect, what it returns is protected again (exactly that).
+pm_scan_arg written_request(uintptr_t start, uintptr_t end, bool write_protect)
+{
+    pm_scan_arg arg{};
+    arg.size = sizeof(arg);
+    arg.flags = PM_SCAN_CHECK_WPASYNC | (write_protect ? PM_SCAN_WP_MATCHING : 0);
+    arg.start = start;
+    arg.end = end;
+    arg.vec = reinterpret_cast<uintptr_t>(vector.regions.data());
+    arg.vec_len = vector.regions.size();
+    arg.category_mask = PAGE_IS_WRITTEN;
+    arg.return_mask = PAGE_IS_WRITTEN;
+    return arg;
+}
+
+// Where a scan's results end: everything the kernel found below it is in the
+// vector. A walk that found nothing and stopped nowhere is finished.
+uintptr_t window_end(const pm_scan_arg &arg, long result, size_t stored, uintptr_t cursor)
+{
+    uintptr_t last = stored ? vector.regions[stored - 1].end : cursor;
+    if (result < 0)
+        return last; // the walk_end of a failed scan is not to be trusted
+    uintptr_t end = std::max<uintptr_t>(arg.walk_end, last);
+    return end > cursor ? end : arg.end;
+}
+
+} // namespace
+
+// Hands pages to the caller's array in ascending order, merging two sources:
+// runs of pages whose kernel bit a scan found (host pages, expanded to 4096-
+// byte pages) and marked pages. Stores at most 'limit'. With reset, a stored
+// page loses its marks, and a kernel-found page that is not stored (no room,
+// or outside the request because its host page is cut by it) becomes pending:
+// the scan cleaned its kernel bit already.
+class TrackedRange::Delivery {
+public:
+    Delivery(TrackedRange &range, uintptr_t start, uintptr_t end, bool reset, void **out, uintptr_t limit)
+        : range_(range), marks_(range.marks_), start_(start), end_(end), reset_(reset), out_(out), limit_(limit),
+          mark_end_(range.page_index(end)),
+          next_mark_(marks_.marked_pages() ? marks_.next_marked(range.page_index(start), mark_end_) : mark_end_)
+    {
+    }
+
+    uintptr_t stored() const { return stored_; }
+    bool full() const { return stored_ == limit_; }
+    bool lost_pending() const { return lost_pending_; }
+
+    // Every marked page of the request below 'bound', while there is room.
+    void marks_below(uintptr_t bound)
+    {
+        size_t stop = range_.page_index(std::min(bound, end_));
+        while (next_mark_ < stop && !full()) {
+            store(range_.base_ + next_mark_ * WW_PAGE_SIZE);
+            if (reset_)
+                marks_.clear_all(next_mark_, 1);
+            next_mark_ = marks_.next_marked(next_mark_ + 1, mark_end_);
+        }
+    }
+
+    // Pages [from, to) were found written by the kernel (after everything
+    // delivered so far).
+    void kernel_run(uintptr_t from, uintptr_t to)
+    {
+        uintptr_t inside_from = std::clamp(from, start_, end_);
+        uintptr_t inside_to = std::clamp(to, start_, end_);
+        hold_back(from, std::min(to, inside_from)); // below the request
+        if (inside_from < inside_to) {
+            marks_below(inside_from);
+            if (next_mark_ >= range_.page_index(inside_to))
+                unmarked_run(inside_from, inside_to);
+            else
+                marked_run(inside_from, inside_to);
+        }
+        hold_back(std::max(from, inside_to), to); // above the request
+    }
+
+private:
+    void store(uintptr_t page) { out_[stored_++] = reinterpret_cast<void *>(page); }
+
+    // The common case: no mark inside the run, the pages go straight out.
+    void unmarked_run(uintptr_t from, uintptr_t to)
+    {
+        uintptr_t pages = (to - from) / WW_PAGE_SIZE;
+        uintptr_t take = std::min(pages, limit_ - stored_);
+        for (uintptr_t i = 0; i < take; ++i)
+            store(from + i * WW_PAGE_SIZE);
+        hold_back(from + take * WW_PAGE_SIZE, to);
+    }
+
+    void marked_run(uintptr_t from, uintptr_t to)
+    {
+        for (uintptr_t page = from; page < to; page += WW_PAGE_SIZE) {
+            size_t index = range_.page_index(page);
+            bool marked = next_mark_ == index;
+            if (marked)
+                next_mark_ = marks_.next_marked(index + 1, mark_end_);
+            if (!full()) {
+                store(page);
+                if (reset_ && marked)
+                    marks_.clear_all(index, 1);
+            } else {
+                hold_back(page, page + WW_PAGE_SIZE);
+            }
+        }
+    }
+
+    // Kernel-found pages [from, to) that are not stored: with reset their
+    // kernel bit is gone, so they must be remembered as pending.
+    void hold_back(uintptr_t from, uintptr_t to)
+    {
+        if (!reset_ || from >= to)
+            return;
+        if (!marks_.set_pending(range_.page_index(from), (to - from) / WW_PAGE_SIZE))
+            lost_pending_ = true;
+    }
+
+    TrackedRange &range_;
+    PageMarks &marks_;
+    const uintptr_t start_, end_;
+    const bool reset_;
+    void **const out_;
+    const uintptr_t limit_;
+    uintptr_t stored_ = 0;
+    const size_t mark_end_;
+    size_t next_mark_;
+    bool lost_pending_ = false;
+};
+
+TrackedRange::TrackedRange(KernelTracking &kernel, uintptr_t base, size_t size, size_t host_page)
+    : kernel_(kernel), base_(base), end_(base + size), host_page_(host_page), marks_(size / WW_PAGE_SIZE)
+{
+}
+
+ww_status TrackedRange::get_written(uintptr_t start, uintptr_t end, bool reset, void **out, uintptr_t limit,
+                                    uintptr_t *stored)
+{
+    *stored = 0;
+    if (orphaned())
+        return WW_STATUS_NOT_SUPPORTED;
+    // A get-and-reset that may hold pages back (marks to merge, host pages
+    // larger than the request's granularity) changes marks: exclusive.
+    std::shared_lock shared(lock_);
+    std::unique_lock<std::shared_mutex> exclusive;
+    if (reset && (marks_.marked_pages() || host_page_ != WW_PAGE_SIZE)) {
+        shared.unlock();
+        exclusive = std::unique_lock(lock_);
+        if (!marks_.reserve())
+            return WW_STATUS_NO_MEMORY;
+    }
+    Delivery delivery(*this, start, end, reset, out, limit);
+    const size_t subpages = host_page_ / WW_PAGE_SIZE;
+    uintptr_t cursor = host_down(start);
+    const uintptr_t scan_end = host_up(end);
+    ww_status status = WW_STATUS_SUCCESS;
+    for (int failures = 0; !delivery.full() && cursor < scan_end;) {
+        vector.clear();
+        pm_scan_arg arg = written_request(cursor, scan_end, reset);
+        arg.max_pages = (limit - delivery.stored() + subpages - 1) / subpages; // host pages
+        long result = kernel_.scan(arg);
+        size_t regions = vector.stored_by(result);
+        // Pages the kernel stored before failing were cleaned already (with
+        // reset): they reach the caller like any others.
+        for (size_t i = 0; i < regions; ++i) {
+            delivery.marks_below(vector.regions[i].start);
+            delivery.kernel_run(vector.regions[i].start, vector.regions[i].end);
+        }
+        uintptr_t reached = window_end(arg, result, regions, cursor);
+        delivery.marks_below(reached);
+        cursor = reached;
+        if (result >= 0) {
+            failures = 0;
+        } else if (++failures == kernel_attempts || !retryable_kernel_error(static_cast<int>(-result))) {
+            status = status_from_errno(static_cast<int>(-result));
+            break;
+        }
+    }
+    *stored = delivery.stored();
+    if (status == WW_STATUS_SUCCESS && delivery.lost_pending())
+        status = WW_STATUS_NO_MEMORY;
+    return status;
+}
+
+ww_status TrackedRange::clean_kernel(uintptr_t start, uintptr_t end)
+{
+    // One write-protect-only scan (no vector): it touches the written pages alone.
+    for (int failures = 0; start < end;) {
+        pm_scan_arg arg = written_request(start, end, true);
+        arg.vec = 0;
+        arg.vec_len = 0;
+        long result = kernel_.scan(arg);
+        if (result >= 0)
+            return WW_STATUS_SUCCESS;
+        if (++failures == kernel_attempts || !retryable_kernel_error(static_cast<int>(-result)))
+            return status_from_errno(static_cast<int>(-result));
+        if (arg.walk_end > start && arg.walk_end <= end)
+            start = arg.walk_end;
+    }
+    return WW_STATUS_SUCCESS;
+}
+
+ww_status TrackedRange::absorb(uintptr_t start, uintptr_t end)
+{
+    for (int failures = 0; start < end;) {
+        vector.clear();
+        pm_scan_arg arg = written_request(start, end, true);
+        long result = kernel_.scan(arg);
+        size_t regions = vector.stored_by(result);
+        for (size_t i = 0; i < regions; ++i) {
+            const page_region &region = vector.regions[i];
+            marks_.set_pending(page_index(region.start), (region.end - region.start) / WW_PAGE_SIZE);
+        }
+        start = window_end(arg, result, regions, start);
+        if (result >= 0)
+            failures = 0;
+        else if (++failures == kernel_attempts || !retryable_kernel_error(static_cast<int>(-result)))
+            return status_from_errno(static_cast<int>(-result));
+    }
+    return WW_STATUS_SUCCESS;
+}
+
+ww_status TrackedRange::reset(uintptr_t start, uintptr_t end)
+{
+    if (orphaned())
+        return WW_STATUS_NOT_SUPPORTED;
+    const uintptr_t scan_start = host_down(start), scan_end = host_up(end);
+    const bool cut = scan_start != start || scan_end != end; // host pages reaching outside
+    std::shared_lock shared(lock_);
+    if (!marks_.marked_pages() && !cut)
+        return clean_kernel(start, end);
+    shared.unlock();
+    std::unique_lock exclusive(lock_);
+    if (cut) {
+        // The parts of the cut host pages outside the range stay written.
+        if (!marks_.reserve())
+            return WW_STATUS_NO_MEMORY;
+        ww_status status = absorb(scan_start, scan_start + host_page_);
+        if (status == WW_STATUS_SUCCESS && scan_end - host_page_ > scan_start)
+            status = absorb(scan_end - host_page_, scan_end);
+        if (status != WW_STATUS_SUCCESS)
+            return status;
+    }
+    ww_status status = clean_kernel(scan_start, scan_end);
+    if (status != WW_STATUS_SUCCESS)
+        return status;
+    marks_.clear_all(page_index(start), (end - start) / WW_PAGE_SIZE);
+    return WW_STATUS_SUCCESS;
+}
+
+ww_status TrackedRange::latch(uintptr_t start, uintptr_t end)
+{
+    if (orphaned())
+        return WW_STATUS_NOT_SUPPORTED;
+    std::unique_lock exclusive(lock_);
+    const size_t first = page_index(start), count = (end - start) / WW_PAGE_SIZE;
+    // What to restore if the kernel fails midway: the range's latched bits.
+    std::unique_ptr<uint64_t[]> before;
+    if (marks_.marked_pages()) {
+        before.reset(new (std::nothrow) uint64_t[(count + 63) / 64]);
+        if (!before)
+            return WW_STATUS_NO_MEMORY;
+        marks_.copy_latched(first, count, before.get());
+    }
+    auto undo = [&](ww_status status) {
+        if (before)
+            marks_.restore_latched(first, count, before.get());
+        else
+            marks_.clear_all(first, count); // nothing was marked before
+        return status;
+    };
+    uintptr_t cursor = host_down(start);
+    const uintptr_t scan_end = host_up(end);
+    for (int failures = 0; cursor < scan_end;) {
+        vector.clear();
+        pm_scan_arg arg = written_request(cursor, scan_end, false);
+        long result = kernel_.scan(arg);
+        size_t regions = vector.stored_by(result);
+        for (size_t i = 0; i < regions; ++i) {
+            uintptr_t from = std::max<uintptr_t>(vector.regions[i].start, start);
+            uintptr_t to = std::min<uintptr_t>(vector.regions[i].end, end);
+            if (from < to && !marks_.set_latched(page_index(from), (to - from) / WW_PAGE_SIZE))
+                return undo(WW_STATUS_NO_MEMORY);
+        }
+        cursor = window_end(arg, result, regions, cursor);
+        if (result >= 0)
+            failures = 0;
+        else if (++failures == kernel_attempts || !retryable_kernel_error(static_cast<int>(-result)))
+            return undo(status_from_errno(static_cast<int>(-result)));
+    }
+    marks_.latch_pending(first, count);
+    return WW_STATUS_SUCCESS;
+}
+
+ww_status TrackedRange::forget_live(uintptr_t start, uintptr_t end)
+{
+    if (orphaned())
+        return WW_STATUS_NOT_SUPPORTED;
+    std::unique_lock exclusive(lock_);
+    ww_status status = kernel_.track(start, end);
+    if (status != WW_STATUS_SUCCESS)
+        return status;
+    marks_.clear_pending(page_index(start), (end - start) / WW_PAGE_SIZE);
+    return WW_STATUS_SUCCESS;
+}
+
+ww_status TrackedRange::discard(uintptr_t start, uintptr_t end)
+{
+    if (orphaned())
+        return WW_STATUS_NOT_SUPPORTED;
+    std::unique_lock exclusive(lock_);
+    // The written state moves to pending marks first, so that it survives
+    // the zap whatever the kernel then reports for zapped pages.
+    if (!marks_.reserve())
+        return WW_STATUS_NO_MEMORY;
+    ww_status status = absorb(start, end);
+    if (status != WW_STATUS_SUCCESS)
+        return status;
+    if (madvise(reinterpret_cast<void *>(start), end - start, MADV_DONTNEED) != 0)
+        return status_from_errno(errno);
+    return kernel_.write_protect(start, end);
+}
+
+ww_status TrackedRange::replaced(uintptr_t start, uintptr_t end)
+{
+    if (orphaned())
+        return WW_STATUS_NOT_SUPPORTED;
+    std::unique_lock exclusive(lock_);
+    if (!marks_.reserve())
+        return WW_STATUS_NO_MEMORY;
+    ww_status status = kernel_.track(start, end);
+    if (status != WW_STATUS_SUCCESS)
+        return status;
+    marks_.set_pending(page_index(start), (end - start) / WW_PAGE_SIZE);
+    return WW_STATUS_SUCCESS;
+}
+
+void TrackedRange::orphan_in_child()
+{
+    orphaned_.store(true, std::memory_order_relaxed);
+    // A thread of the parent may have held the lock at the fork.
+    lock_.~shared_mutex();
+    new (&lock_) std::shared_mutex;
+}
+
+} // namespace writewatch

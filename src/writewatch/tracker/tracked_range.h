@@ -1,0 +1,92 @@
+// One range whose writes the kernel tracks (uffd async write-protect): the
+// translation of Windows' write-watch rules into PAGEMAP_SCAN requests, shared
+// by the NT-level kernel backend and the range tracker's C API.
+//
+// A page counts as written when its PTE lost the uffd-wp bit (a write since it
+// was last protected) or when it carries a mark (page_marks.h): pending (a
+// live write held in user space) or latched (kept across decommit). While no
+// page carries a mark and host pages are 4096 bytes, every call is plain
+// PAGEMAP_SCAN work; marks, and larger host pages, take a merging path that
+// keeps the same guarantees:
+//   - a get-and-reset returns the first N written pages of the range in
+//     ascending order and cleans exactly those, whatever kind of mark made them
+//     written; a page the kernel cleaned that cannot be returned (count limit,
+//     a host page cut by the range) becomes pending, never lost;
+//   - a failed call reports in *stored exactly the pages it stored and cleaned.
+//
+// Addresses are absolute. Arguments are checked by the callers: every range
+// passed lies inside the tracked range, 4096-aligned, and host-page aligned
+// where the method says so.
+#pragma once
+
+#include "kernel_tracking.h"
+#include "page_marks.h"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <shared_mutex>
+
+namespace writewatch {
+
+class TrackedRange {
+public:
+    TrackedRange(KernelTracking &kernel, uintptr_t base, size_t size, size_t host_page);
+
+    uintptr_t base() const { return base_; }
+    uintptr_t end() const { return end_; }
+    size_t size() const { return end_ - base_; }
+    // Heap bytes this range holds beyond the object itself.
+    size_t heap_bytes() const { return marks_.heap_bytes(); }
+
+    // Start tracking: all pages clean (host-page aligned range, mapped).
+    ww_status attach() { return kernel_.track(base_, end_); }
+    // Stop tracking (the host unmaps the memory, or keeps it untracked).
+    void detach() { kernel_.untrack(base_, end_); }
+
+    // Up to 'limit' written pages of [start, end) stored at out[0..], in
+    // ascending order; with reset, exactly those become clean.
+    ww_status get_written(uintptr_t start, uintptr_t end, bool reset, void **out, uintptr_t limit,
+                          uintptr_t *stored);
+    // Every page of [start, end) becomes clean.
+    ww_status reset(uintptr_t start, uintptr_t end);
+    // A protection change covered [start, end): written pages become latched.
+    ww_status latch(uintptr_t start, uintptr_t end);
+    // The contents of [start, end) (host-page aligned) were decommitted: live
+    // written state is gone, latched pages stay reported. The mapping may have
+    // been replaced (mmap over it): it is registered again.
+    ww_status forget_live(uintptr_t start, uintptr_t end);
+    // MEM_RESET: drop the contents of [start, end) (host-page aligned) with
+    // MADV_DONTNEED, keeping which pages count as written.
+    ww_status discard(uintptr_t start, uintptr_t end);
+    // The mapping under [start, end) (host-page aligned) was replaced by one
+    // whose history is unknown: registered again, every page counts as written.
+    ww_status replaced(uintptr_t start, uintptr_t end);
+
+    // After fork(), in the child: the kernel does not copy the registration,
+    // so every call on this range reports WW_STATUS_NOT_SUPPORTED.
+    void orphan_in_child();
+
+private:
+    class Delivery;
+
+    // Moves the kernel's written bits of [start, end) (host-page aligned) into
+    // pending marks; the kernel's bits are clean afterwards. Exclusive lock held.
+    ww_status absorb(uintptr_t start, uintptr_t end);
+    // The write-protect-only scan: every written page of [start, end) clean.
+    ww_status clean_kernel(uintptr_t start, uintptr_t end);
+    size_t page_index(uintptr_t address) const { return (address - base_) / WW_PAGE_SIZE; }
+    uintptr_t host_down(uintptr_t address) const { return address & ~(host_page_ - 1); }
+    uintptr_t host_up(uintptr_t address) const { return (address + host_page_ - 1) & ~(host_page_ - 1); }
+    bool orphaned() const { return orphaned_.load(std::memory_order_relaxed); }
+
+    KernelTracking &kernel_;
+    const uintptr_t base_;
+    const uintptr_t end_;
+    const size_t host_page_;
+    std::shared_mutex lock_; // shared: scans that leave marks alone; exclusive: anything changing marks
+    PageMarks marks_;
+    std::atomic<bool> orphaned_{false};
+};
+
+} // namespace writewatch
