@@ -1,7 +1,7 @@
 // libFuzzer target: sequences of Win32 and NT-level calls with arbitrary
 // flags, protections, pointers into and out of watched memory and sizes that
 // overflow, each checked against a model of the documented semantics
-// (SEMANTICS.md, README "Decided behaviour"). Both backends, chosen per
+// (SEMANTICS.md, with its live and latched bits; README "Decided behaviour"). Both backends, chosen per
 // allocation by the input. Every input releases what it allocated.
 //
 // Build and run: scripts/fuzz.sh [seconds]   (clang, -fsanitize=fuzzer,address,undefined)
@@ -58,7 +58,9 @@ struct ModelAllocation {
     size_t pages;
     bool watched;
     std::vector<int> prot;      // index into prots, -1 = reserved only
-    std::vector<char> written;  // watched allocations only
+    std::vector<char> live;     // written since the last reset; lost on decommit
+    std::vector<char> latched;  // live at a protection change; kept across decommit
+    bool reported(size_t i) const { return live[i] || latched[i]; }
 };
 
 std::vector<ModelAllocation> live;
@@ -156,7 +158,8 @@ void op_allocate(FuzzedDataProvider &in)
     }
     if (reinterpret_cast<uintptr_t>(base) % 0x10000)
         model_mismatch("reservation not 64K aligned", reinterpret_cast<uintptr_t>(base), 0);
-    ModelAllocation a{base, pages, watch, std::vector<int>(pages, commit ? prot : -1), std::vector<char>(pages, 0)};
+    ModelAllocation a{base, pages, watch, std::vector<int>(pages, commit ? prot : -1), std::vector<char>(pages, 0),
+                      std::vector<char>(pages, 0)};
     live.push_back(a);
 }
 
@@ -189,12 +192,14 @@ void op_free(FuzzedDataProvider &in)
             EXPECT_EQ(GetLastError(), (DWORD)ERROR_INVALID_PARAMETER, "release with a size: error");
         }
         break;
-    case 2: { // decommit pages: keeps watch state
+    case 2: { // decommit pages: live writes go, latched ones stay
         size_t first = in.ConsumeIntegralInRange<size_t>(0, a.pages - 1);
         size_t count = in.ConsumeIntegralInRange<size_t>(1, a.pages - first);
         EXPECT_EQ(VirtualFree(a.base + first * page, count * page, MEM_DECOMMIT), TRUE, "decommit");
-        for (size_t i = first; i < first + count; ++i)
+        for (size_t i = first; i < first + count; ++i) {
             a.prot[i] = -1;
+            a.live[i] = 0;
+        }
         break;
     }
     case 3: // bad free type
@@ -228,8 +233,10 @@ void op_commit_protect_reset(FuzzedDataProvider &in)
         EXPECT_EQ(ok, all_committed ? TRUE : FALSE, "VirtualProtect");
         if (ok) {
             EXPECT_EQ(old, prots[a.prot[first]].value, "VirtualProtect old protection");
-            for (size_t i = first; i < first + count; ++i)
+            for (size_t i = first; i < first + count; ++i) {
                 a.prot[i] = prot;
+                a.latched[i] = a.latched[i] || a.live[i];
+            }
         }
         break;
     }
@@ -272,7 +279,7 @@ void op_touch(FuzzedDataProvider &in)
         const Prot &p = prots[a.prot[i]];
         if (write && p.write) {
             *reinterpret_cast<volatile uint64_t *>(a.base + i * page + offset) = 0x5a5a5a5a;
-            a.written[i] = 1;
+            a.live[i] = 1;
         } else if (p.read) {
             (void)*reinterpret_cast<volatile char *>(a.base + i * page + offset);
         }
@@ -388,7 +395,7 @@ void op_get_write_watch(FuzzedDataProvider &in)
     }
     std::vector<size_t> want;
     for (size_t i = first; i < end && want.size() < limit; ++i)
-        if (a->written[i])
+        if (a->reported(i))
             want.push_back(i);
     EXPECT_EQ(count_storage, want.size(), "GetWriteWatch count");
     EXPECT_EQ(granularity_storage, 4096u, "granularity");
@@ -398,7 +405,7 @@ void op_get_write_watch(FuzzedDataProvider &in)
         EXPECT_EQ(out_buffer[want.size()], (void *)0xdead, "entry past the count written");
     if (flags & WW_WRITE_WATCH_FLAG_RESET)
         for (size_t i : want)
-            a->written[i] = 0;
+            a->live[i] = a->latched[i] = 0;
 }
 
 void op_reset_write_watch(FuzzedDataProvider &in)
@@ -422,7 +429,7 @@ void op_reset_write_watch(FuzzedDataProvider &in)
     EXPECT_EQ((uint32_t)status, (uint32_t)expected, "ResetWriteWatch status");
     if (status == WW_STATUS_SUCCESS)
         for (size_t i = first; i < end; ++i)
-            a->written[i] = 0;
+            a->live[i] = a->latched[i] = 0;
 }
 
 void op_wrong_process(FuzzedDataProvider &in)
