@@ -6,6 +6,7 @@
 #   2. an installed copy used through pkg-config by a plain C program;
 #   3. the conformance test under real Wine 8 beside the native runs;
 #   4. reliability: a bounded libFuzzer session and an ASan+UBSan build;
+#      fault injection: every kind of kernel call made to fail, on both backends;
 #   5. the 6.1 kernel series: patched and stock Debian 6.1 booted under qemu,
 #      the kernel-level test and the project's tests inside (kernel build
 #      cached in $WW_KWORK, default /var/cache/writewatch/kernel).
@@ -55,6 +56,7 @@ read -r r_ok r_failed r_skipped < <(awk '/^reliability:/ {print $2, $4, $6}' "$b
 [ "$r_status" -eq 0 ] || [ "${r_failed:-1}" -gt 0 ] || r_failed=1
 passed=$((passed + ${r_ok:-0})); failed=$((failed + ${r_failed:-1})); skipped=$((skipped + ${r_skipped:-0}))
 report+=("reliability: ${r_ok:-0} passed, ${r_failed:-1} failed, ${r_skipped:-0} skipped ($((SECONDS - started)) s)")
+stage "kernel calls failing on purpose (fault injection)" bash scripts/fault-injection.sh
 stage "Linux 6.1 series and stock 6.1 under qemu" \
     env WW_KWORK="${WW_KWORK:-/var/cache/writewatch/kernel}" bash kernel-patches/run-vm-tests.sh
 

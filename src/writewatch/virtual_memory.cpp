@@ -44,20 +44,12 @@ ww_status apply_protection(Allocation &allocation, PageRange pages)
     return apply_host_protection(allocation, pages);
 }
 
-ww_status drop_contents(const Allocation &allocation, PageRange pages)
-{
-    if (madvise(reinterpret_cast<void *>(allocation.page_address(pages.first)),
-                pages.count * WW_PAGE_SIZE, MADV_DONTNEED) != 0)
-        return status_from_errno(errno);
-    return WW_STATUS_SUCCESS;
-}
-
 // MEM_RESET: contents go, watch state stays.
 ww_status discard(Allocation &allocation, PageRange pages)
 {
     if (allocation.backend)
         return allocation.backend->discard(allocation, pages);
-    return drop_contents(allocation, pages);
+    return drop_contents(allocation.page_address(pages.first), pages.count * WW_PAGE_SIZE);
 }
 
 // Gives the pages a new layout (protection and commit state), applies it, then
@@ -92,7 +84,7 @@ ww_status map_reservation(uintptr_t start, size_t size, uintptr_t *mapped)
 {
     int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
     if (start) {
-        void *at = mmap(reinterpret_cast<void *>(start), size, PROT_NONE, flags | MAP_FIXED_NOREPLACE, -1, 0);
+        void *at = kernel::mmap(reinterpret_cast<void *>(start), size, PROT_NONE, flags | MAP_FIXED_NOREPLACE);
         if (at == MAP_FAILED)
             return errno == EEXIST ? WW_STATUS_CONFLICTING_ADDRESSES : status_from_errno(errno);
         if (reinterpret_cast<uintptr_t>(at) != start) { // kernels before 4.17 treat the flag as a hint
@@ -103,7 +95,7 @@ ww_status map_reservation(uintptr_t start, size_t size, uintptr_t *mapped)
         return WW_STATUS_SUCCESS;
     }
     size_t padded = size + allocation_granularity;
-    void *area = mmap(nullptr, padded, PROT_NONE, flags, -1, 0);
+    void *area = kernel::mmap(nullptr, padded, PROT_NONE, flags);
     if (area == MAP_FAILED)
         return status_from_errno(errno);
     auto raw = reinterpret_cast<uintptr_t>(area);
@@ -225,7 +217,8 @@ ww_status decommit(Registry &reg, AddressRange range)
     // Contents and live written state go; latched pages stay reported.
     return change_layout(*allocation, pages, 0, [&] {
         return allocation->backend ? allocation->backend->decommit(*allocation, pages)
-                                   : drop_contents(*allocation, pages);
+                                   : drop_contents(allocation->page_address(pages.first),
+                                                   pages.count * WW_PAGE_SIZE);
     });
 }
 

@@ -137,10 +137,7 @@ public:
 private:
     static ww_status drop_contents(Allocation &allocation, PageRange pages)
     {
-        if (madvise(reinterpret_cast<void *>(allocation.page_address(pages.first)), pages.count * WW_PAGE_SIZE,
-                    MADV_DONTNEED) != 0)
-            return status_from_errno(errno);
-        return WW_STATUS_SUCCESS;
+        return writewatch::drop_contents(allocation.page_address(pages.first), pages.count * WW_PAGE_SIZE);
     }
 
     // Makes up to 'limit' written pages of the range clean, in ascending
@@ -159,6 +156,7 @@ private:
             whole.emplace(allocation);
         size_t end = pages.first + pages.count;
         uintptr_t done = 0;
+        ww_status status = WW_STATUS_SUCCESS;
         for (size_t next = pages.first; done < limit && next < end;) {
             size_t count = 0;
             {
@@ -170,12 +168,14 @@ private:
                 for (; next < stop && count < room; ++next)
                     if (allocation.state(next) & page_state::watch_mask)
                         chunk[count++] = next;
-                ww_status status = make_clean(allocation, chunk.data(), count);
-                if (status != WW_STATUS_SUCCESS)
-                    return status;
+                size_t cleaned = 0;
+                status = make_clean(allocation, chunk.data(), count, &cleaned);
+                count = cleaned; // on a failure, the pages before the failing run
             }
             deliver(chunk.data(), count);
             done += count;
+            if (status != WW_STATUS_SUCCESS)
+                return status;
         }
         return WW_STATUS_SUCCESS;
     }
@@ -184,19 +184,21 @@ private:
     // page between the first and the last of them) and clear their watch bits.
     // The clean pages in between have their clean protection already, so one
     // mprotect per protection run covers the span: fewer calls, and mappings
-    // split by earlier writes merge again. Caller holds the fault section.
-    static ww_status make_clean(Allocation &allocation, const size_t *indices, size_t count)
+    // split by earlier writes merge again. *cleaned is the number of leading
+    // indices made clean: all of them, or on a failed mprotect those before
+    // its run (the rest stay written). Caller holds the fault section.
+    static ww_status make_clean(Allocation &allocation, const size_t *indices, size_t count, size_t *cleaned)
     {
+        *cleaned = 0;
         if (count == 0)
             return WW_STATUS_SUCCESS;
         PageRange span{indices[0], indices[count - 1] - indices[0] + 1};
-        ww_status status = apply_host_protection(allocation, span, clean_fault_protection);
-        if (status != WW_STATUS_SUCCESS)
-            return status;
-        for (size_t i = 0; i < count; ++i)
-            allocation.pages[indices[i]].fetch_and(static_cast<PageState>(~page_state::watch_mask),
-                                                   std::memory_order_acq_rel);
-        return WW_STATUS_SUCCESS;
+        size_t applied = 0;
+        ww_status status = apply_host_protection(allocation, span, clean_fault_protection, &applied);
+        for (; *cleaned < count && indices[*cleaned] < span.first + applied; ++*cleaned)
+            allocation.pages[indices[*cleaned]].fetch_and(static_cast<PageState>(~page_state::watch_mask),
+                                                          std::memory_order_acq_rel);
+        return status;
     }
 };
 

@@ -1,6 +1,7 @@
 #include "fault_signal.h"
 
 #include "fault_protection.h"
+#include "../kernel_calls.h"
 #include "../user_memory.h"
 
 #include <sched.h>
@@ -49,10 +50,19 @@ bool for_each_slot(Fn fn)
     return false;
 }
 
+// mprotect of pages [first, end); a failure that may pass (EINTR, EAGAIN,
+// ENOMEM for a page table) is tried again a few times before the caller looks
+// for another way.
 bool protect_pages(const Allocation &allocation, size_t first, size_t end, int prot)
 {
-    return mprotect(reinterpret_cast<void *>(allocation.page_address(first)), (end - first) * WW_PAGE_SIZE,
-                    prot) == 0;
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        if (kernel::mprotect(reinterpret_cast<void *>(allocation.page_address(first)),
+                             (end - first) * WW_PAGE_SIZE, prot) == 0)
+            return true;
+        if (errno != EINTR && errno != EAGAIN && errno != ENOMEM)
+            return false;
+    }
+    return false;
 }
 
 // The page's own mprotect failed: the kernel could not split its mapping

@@ -67,10 +67,7 @@ public:
 
     ww_status decommit(Allocation &allocation, PageRange pages) override
     {
-        uintptr_t start = start_of(allocation, pages), end = end_of(allocation, pages);
-        if (madvise(reinterpret_cast<void *>(start), end - start, MADV_DONTNEED) != 0)
-            return status_from_errno(errno);
-        return allocation.kernel_range->forget_live(start, end);
+        return allocation.kernel_range->decommit(start_of(allocation, pages), end_of(allocation, pages));
     }
 
     ww_status get_written(Allocation &allocation, PageRange pages, bool reset, void **addresses,

@@ -2,6 +2,7 @@
 
 #include "../errno_status.h"
 #include "../fork_safety.h"
+#include "../kernel_calls.h"
 #include "../probe.h"
 #include "../uapi/userfaultfd_wp.h"
 
@@ -47,15 +48,15 @@ bool KernelTracking::open_descriptors()
     int flags = O_CLOEXEC | O_NONBLOCK;
     if (kernel_features().user_mode_only)
         flags |= UFFD_USER_MODE_ONLY;
-    uffd_.reset(static_cast<int>(syscall(SYS_userfaultfd, flags)));
+    uffd_.reset(kernel::userfaultfd(flags));
     if (!uffd_)
         return false;
     uffdio_api api{};
     api.api = UFFD_API;
     api.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
-    if (ioctl(uffd_.get(), UFFDIO_API, &api) != 0)
+    if (kernel::uffd_api(uffd_.get(), &api) != 0)
         return false;
-    pagemap_.reset(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+    pagemap_.reset(kernel::open_pagemap());
     return static_cast<bool>(pagemap_);
 }
 
@@ -70,10 +71,10 @@ namespace {
 
 // An idempotent uffd request, asked again on a retryable error.
 template <typename Arg>
-ww_status uffd_request(int uffd, unsigned long request, Arg *arg)
+ww_status uffd_request(int (*request)(int, void *), int uffd, Arg *arg)
 {
     for (int failures = 0;;) {
-        if (ioctl(uffd, request, arg) == 0)
+        if (request(uffd, arg) == 0)
             return WW_STATUS_SUCCESS;
         if (++failures == kernel_attempts || !retryable_kernel_error(errno))
             return status_from_errno(errno);
@@ -88,12 +89,12 @@ ww_status KernelTracking::retrack(uintptr_t start, uintptr_t end)
     reg.range.start = start;
     reg.range.len = end - start;
     reg.mode = UFFDIO_REGISTER_MODE_WP;
-    return uffd_request(uffd_.get(), UFFDIO_REGISTER, &reg);
+    return uffd_request(kernel::uffd_register, uffd_.get(), &reg);
 }
 
 ww_status KernelTracking::track(uintptr_t start, uintptr_t end)
 {
-    if (madvise(reinterpret_cast<void *>(start), end - start, MADV_NOHUGEPAGE) != 0)
+    if (kernel::madvise(reinterpret_cast<void *>(start), end - start, MADV_NOHUGEPAGE) != 0)
         return status_from_errno(errno);
     ww_status status = retrack(start, end);
     return status == WW_STATUS_SUCCESS ? write_protect(start, end) : status;
@@ -102,7 +103,7 @@ ww_status KernelTracking::track(uintptr_t start, uintptr_t end)
 void KernelTracking::untrack(uintptr_t start, uintptr_t end)
 {
     uffdio_range range{start, end - start};
-    ioctl(uffd_.get(), UFFDIO_UNREGISTER, &range); // fails harmlessly on unmapped memory
+    kernel::uffd_unregister(uffd_.get(), &range); // fails harmlessly on unmapped memory
 }
 
 ww_status KernelTracking::write_protect(uintptr_t start, uintptr_t end)
@@ -111,12 +112,12 @@ ww_status KernelTracking::write_protect(uintptr_t start, uintptr_t end)
     wp.range.start = start;
     wp.range.len = end - start;
     wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
-    return uffd_request(uffd_.get(), UFFDIO_WRITEPROTECT, &wp);
+    return uffd_request(kernel::uffd_writeprotect, uffd_.get(), &wp);
 }
 
 long KernelTracking::scan(pm_scan_arg &arg)
 {
-    long regions = ioctl(pagemap_.get(), PAGEMAP_SCAN, &arg);
+    long regions = kernel::pagemap_scan(pagemap_.get(), &arg);
     return regions < 0 ? -errno : regions;
 }
 

@@ -1,6 +1,7 @@
 #include "tracked_range.h"
 
 #include "../errno_status.h"
+#include "../host_mapping.h"
 
 #include <sys/mman.h>
 
@@ -348,21 +349,36 @@ ww_status TrackedRange::forget_live(uintptr_t start, uintptr_t end)
     return WW_STATUS_SUCCESS;
 }
 
+ww_status TrackedRange::zap(uintptr_t start, uintptr_t end)
+{
+    // The written state moves to pending marks first, so that it survives the
+    // zap whatever the kernel then reports for zapped pages, and a failure at
+    // any step leaves it reported.
+    if (!marks_.reserve())
+        return WW_STATUS_NO_MEMORY;
+    ww_status status = absorb(start, end);
+    if (status == WW_STATUS_SUCCESS)
+        status = drop_contents(start, end - start);
+    return status == WW_STATUS_SUCCESS ? kernel_.write_protect(start, end) : status;
+}
+
+ww_status TrackedRange::decommit(uintptr_t start, uintptr_t end)
+{
+    if (orphaned())
+        return WW_STATUS_NOT_SUPPORTED;
+    std::unique_lock exclusive(lock_);
+    ww_status status = zap(start, end);
+    if (status == WW_STATUS_SUCCESS) // the live state goes last
+        marks_.clear_pending(page_index(start), (end - start) / WW_PAGE_SIZE);
+    return status;
+}
+
 ww_status TrackedRange::discard(uintptr_t start, uintptr_t end)
 {
     if (orphaned())
         return WW_STATUS_NOT_SUPPORTED;
     std::unique_lock exclusive(lock_);
-    // The written state moves to pending marks first, so that it survives
-    // the zap whatever the kernel then reports for zapped pages.
-    if (!marks_.reserve())
-        return WW_STATUS_NO_MEMORY;
-    ww_status status = absorb(start, end);
-    if (status != WW_STATUS_SUCCESS)
-        return status;
-    if (madvise(reinterpret_cast<void *>(start), end - start, MADV_DONTNEED) != 0)
-        return status_from_errno(errno);
-    return kernel_.write_protect(start, end);
+    return zap(start, end);
 }
 
 ww_status TrackedRange::replaced(uintptr_t start, uintptr_t end)

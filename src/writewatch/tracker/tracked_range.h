@@ -52,10 +52,15 @@ public:
     ww_status reset(uintptr_t start, uintptr_t end);
     // A protection change covered [start, end): written pages become latched.
     ww_status latch(uintptr_t start, uintptr_t end);
-    // The contents of [start, end) (host-page aligned) were decommitted: live
+    // The host decommitted [start, end) (host-page aligned) itself: live
     // written state is gone, latched pages stay reported. The mapping may have
     // been replaced (mmap over it): it is registered again.
     ww_status forget_live(uintptr_t start, uintptr_t end);
+    // Decommit [start, end) (host-page aligned, no access already): drop the
+    // contents and the live written state; latched pages stay reported. When
+    // the kernel fails midway, no page written before is lost (some unwritten
+    // ones may be reported).
+    ww_status decommit(uintptr_t start, uintptr_t end);
     // MEM_RESET: drop the contents of [start, end) (host-page aligned) with
     // MADV_DONTNEED, keeping which pages count as written.
     ww_status discard(uintptr_t start, uintptr_t end);
@@ -73,6 +78,9 @@ private:
     // Moves the kernel's written bits of [start, end) (host-page aligned) into
     // pending marks; the kernel's bits are clean afterwards. Exclusive lock held.
     ww_status absorb(uintptr_t start, uintptr_t end);
+    // MADV_DONTNEED of [start, end) keeping its written state (in pending
+    // marks), all pages write-protected afterwards. Exclusive lock held.
+    ww_status zap(uintptr_t start, uintptr_t end);
     // The write-protect-only scan: every written page of [start, end) clean.
     ww_status clean_kernel(uintptr_t start, uintptr_t end);
     size_t page_index(uintptr_t address) const { return (address - base_) / WW_PAGE_SIZE; }
