@@ -622,12 +622,12 @@ static int bench_main(const struct bench_ops *ops, int argc, char **argv,
 #define BENCH_PART(name) (argc <= 2 || bench_has_arg(argc, argv, name))
 
 	{
-		static const uint64_t short_sizes[] = { 16, 1024, 16384 };
-		static const uint64_t long_sizes[] = { 16, 256, 1024, 4096, 16384, 65536, 262144 };
+		static const uint64_t short_sizes[] = { 16, 128, 1024, 16384 };
+		static const uint64_t long_sizes[] = { 16, 128, 256, 1024, 4096, 16384, 65536, 262144 };
 		static const double fracs[] = { 0, 0.01, 0.1, 1 };
 		static const uint64_t chunks[] = { 16, 256, 4096 };
 		const uint64_t *sizes = long_mode ? long_sizes : short_sizes;
-		int nsizes = long_mode ? 7 : 3;
+		int nsizes = long_mode ? 8 : 4;
 		double secs = long_mode ? 2.0 : 0.5;
 
 		if (BENCH_PART("first-write"))

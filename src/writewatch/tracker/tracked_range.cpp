@@ -42,27 +42,44 @@ struct RegionVector {
     }
 };
 
-thread_local RegionVector vector;
+// The calling thread's vector, made on first use (null without memory). On
+// the heap, not in thread-local storage: the library must stay loadable with
+// dlopen (Wine's ntdll loads it), and glibc has little static TLS to spare.
+RegionVector *thread_vector()
+{
+    thread_local std::unique_ptr<RegionVector> vector;
+    if (!vector)
+        vector.reset(new (std::nothrow) RegionVector);
+    return vector.get();
+}
 
-// A scan for written pages of [start, end) into the thread's vector; with
-// write_protect, what it returns is protected again (exactly that).
-pm_scan_arg written_request(uintptr_t start, uintptr_t end, bool write_protect)
+// A scan for written pages of [start, end); with write_protect, what it
+// finds is protected again (exactly that). Without a vector it only protects.
+pm_scan_arg scan_request(uintptr_t start, uintptr_t end, bool write_protect)
 {
     pm_scan_arg arg{};
     arg.size = sizeof(arg);
     arg.flags = PM_SCAN_CHECK_WPASYNC | (write_protect ? PM_SCAN_WP_MATCHING : 0);
     arg.start = start;
     arg.end = end;
-    arg.vec = reinterpret_cast<uintptr_t>(vector.regions.data());
-    arg.vec_len = vector.regions.size();
     arg.category_mask = PAGE_IS_WRITTEN;
     arg.return_mask = PAGE_IS_WRITTEN;
     return arg;
 }
 
+// The same, storing the regions found in 'vector'.
+pm_scan_arg written_request(RegionVector &vector, uintptr_t start, uintptr_t end, bool write_protect)
+{
+    pm_scan_arg arg = scan_request(start, end, write_protect);
+    arg.vec = reinterpret_cast<uintptr_t>(vector.regions.data());
+    arg.vec_len = vector.regions.size();
+    return arg;
+}
+
 // Where a scan's results end: everything the kernel found below it is in the
 // vector. A walk that found nothing and stopped nowhere is finished.
-uintptr_t window_end(const pm_scan_arg &arg, long result, size_t stored, uintptr_t cursor)
+uintptr_t window_end(const RegionVector &vector, const pm_scan_arg &arg, long result, size_t stored,
+                     uintptr_t cursor)
 {
     uintptr_t last = stored ? vector.regions[stored - 1].end : cursor;
     if (result < 0)
@@ -194,24 +211,27 @@ ww_status TrackedRange::get_written(uintptr_t start, uintptr_t end, bool reset, 
         if (!marks_.reserve())
             return WW_STATUS_NO_MEMORY;
     }
+    RegionVector *vector = thread_vector();
+    if (!vector)
+        return WW_STATUS_NO_MEMORY;
     Delivery delivery(*this, start, end, reset, out, limit);
     const size_t subpages = host_page_ / WW_PAGE_SIZE;
     uintptr_t cursor = host_down(start);
     const uintptr_t scan_end = host_up(end);
     ww_status status = WW_STATUS_SUCCESS;
     for (int failures = 0; !delivery.full() && cursor < scan_end;) {
-        vector.clear();
-        pm_scan_arg arg = written_request(cursor, scan_end, reset);
+        vector->clear();
+        pm_scan_arg arg = written_request(*vector, cursor, scan_end, reset);
         arg.max_pages = (limit - delivery.stored() + subpages - 1) / subpages; // host pages
         long result = kernel_.scan(arg);
-        size_t regions = vector.stored_by(result);
+        size_t regions = vector->stored_by(result);
         // Pages the kernel stored before failing were cleaned already (with
         // reset): they reach the caller like any others.
         for (size_t i = 0; i < regions; ++i) {
-            delivery.marks_below(vector.regions[i].start);
-            delivery.kernel_run(vector.regions[i].start, vector.regions[i].end);
+            delivery.marks_below(vector->regions[i].start);
+            delivery.kernel_run(vector->regions[i].start, vector->regions[i].end);
         }
-        uintptr_t reached = window_end(arg, result, regions, cursor);
+        uintptr_t reached = window_end(*vector, arg, result, regions, cursor);
         delivery.marks_below(reached);
         cursor = reached;
         if (result >= 0) {
@@ -231,9 +251,7 @@ ww_status TrackedRange::clean_kernel(uintptr_t start, uintptr_t end)
 {
     // One write-protect-only scan (no vector): it touches the written pages alone.
     for (int failures = 0; start < end;) {
-        pm_scan_arg arg = written_request(start, end, true);
-        arg.vec = 0;
-        arg.vec_len = 0;
+        pm_scan_arg arg = scan_request(start, end, true);
         long result = kernel_.scan(arg);
         if (result >= 0)
             return WW_STATUS_SUCCESS;
@@ -247,16 +265,19 @@ ww_status TrackedRange::clean_kernel(uintptr_t start, uintptr_t end)
 
 ww_status TrackedRange::absorb(uintptr_t start, uintptr_t end)
 {
+    RegionVector *vector = thread_vector();
+    if (!vector)
+        return WW_STATUS_NO_MEMORY;
     for (int failures = 0; start < end;) {
-        vector.clear();
-        pm_scan_arg arg = written_request(start, end, true);
+        vector->clear();
+        pm_scan_arg arg = written_request(*vector, start, end, true);
         long result = kernel_.scan(arg);
-        size_t regions = vector.stored_by(result);
+        size_t regions = vector->stored_by(result);
         for (size_t i = 0; i < regions; ++i) {
-            const page_region &region = vector.regions[i];
+            const page_region &region = vector->regions[i];
             marks_.set_pending(page_index(region.start), (region.end - region.start) / WW_PAGE_SIZE);
         }
-        start = window_end(arg, result, regions, start);
+        start = window_end(*vector, arg, result, regions, start);
         if (result >= 0)
             failures = 0;
         else if (++failures == kernel_attempts || !retryable_kernel_error(static_cast<int>(-result)))
@@ -298,6 +319,9 @@ ww_status TrackedRange::latch(uintptr_t start, uintptr_t end)
     if (orphaned())
         return WW_STATUS_NOT_SUPPORTED;
     std::unique_lock exclusive(lock_);
+    RegionVector *vector = thread_vector();
+    if (!vector)
+        return WW_STATUS_NO_MEMORY;
     const size_t first = page_index(start), count = (end - start) / WW_PAGE_SIZE;
     // What to restore if the kernel fails midway: the range's latched bits.
     std::unique_ptr<uint64_t[]> before;
@@ -317,17 +341,17 @@ ww_status TrackedRange::latch(uintptr_t start, uintptr_t end)
     uintptr_t cursor = host_down(start);
     const uintptr_t scan_end = host_up(end);
     for (int failures = 0; cursor < scan_end;) {
-        vector.clear();
-        pm_scan_arg arg = written_request(cursor, scan_end, false);
+        vector->clear();
+        pm_scan_arg arg = written_request(*vector, cursor, scan_end, false);
         long result = kernel_.scan(arg);
-        size_t regions = vector.stored_by(result);
+        size_t regions = vector->stored_by(result);
         for (size_t i = 0; i < regions; ++i) {
-            uintptr_t from = std::max<uintptr_t>(vector.regions[i].start, start);
-            uintptr_t to = std::min<uintptr_t>(vector.regions[i].end, end);
+            uintptr_t from = std::max<uintptr_t>(vector->regions[i].start, start);
+            uintptr_t to = std::min<uintptr_t>(vector->regions[i].end, end);
             if (from < to && !marks_.set_latched(page_index(from), (to - from) / WW_PAGE_SIZE))
                 return undo(WW_STATUS_NO_MEMORY);
         }
-        cursor = window_end(arg, result, regions, cursor);
+        cursor = window_end(*vector, arg, result, regions, cursor);
         if (result >= 0)
             failures = 0;
         else if (++failures == kernel_attempts || !retryable_kernel_error(static_cast<int>(-result)))
