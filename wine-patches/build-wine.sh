@@ -158,10 +158,12 @@ prepare_source() {
         grep -qx 'WINE_CONFIG_MAKEFILE(dlls/kernel32/tests)' configure.ac ||
             die "could not re-enable dlls/kernel32/tests in configure.ac"
     fi
+    # configure and include/config.h.in are stripped too.
+    logged "$BUILD/logs/autoconf.log" sh -c 'autoconf && autoheader'
     # makedep stops on any listed file that is missing: give it placeholders.
-    # NLS tables come from the installed Wine (wrc reads locale.nls), the test
-    # data kernel32 generates becomes an empty test, the rest stays empty
-    # (those modules are never built here).
+    # NLS tables come from the installed Wine (wrc reads locale.nls),
+    # kernel32's stripped generated.c (a test Wine generates) becomes an empty
+    # test, the rest stays empty (those modules are never built here).
     local dir parent file n=0
     while IFS=$'\t' read -r dir parent file; do
         [ -e "$dir/$file" ] || [ -e "$dir/$parent/$file" ] && continue
@@ -175,7 +177,6 @@ prepare_source() {
         n=$((n + 1))
     done < <(find . -name Makefile.in -not -path './debian/*' -not -path './.pc/*' -print0 | sort -z |
              xargs -0 awk -f "$HERE/lib/listed-sources.awk" | sed 's|^\./||')
-    logged "$BUILD/logs/autoconf.log" sh -c 'autoconf && autoheader'
     cd - >/dev/null
     stage_done "$n placeholders, listed in logs/placeholders.txt"
 }
@@ -216,9 +217,12 @@ make_wine() {
         dlls/ws2_32/tests/x86_64-windows/ws2_32_test.exe
     stage_done
     cd - >/dev/null
+    # The tests' sources go along: run-wine-tests.sh finds test_write_watch
+    # in them, and a failing check's line can be read there.
     mkdir -p "$OUT"
     cp "$SRC/dlls/ntdll/ntdll.so" "$SRC/dlls/kernel32/tests/x86_64-windows/kernel32_test.exe" \
-        "$SRC/dlls/ws2_32/tests/x86_64-windows/ws2_32_test.exe" "$OUT/"
+        "$SRC/dlls/ws2_32/tests/x86_64-windows/ws2_32_test.exe" \
+        "$SRC/dlls/kernel32/tests/virtual.c" "$SRC/dlls/ws2_32/tests/sock.c" "$OUT/"
 }
 
 # ---- the copied tree -------------------------------------------------------------
@@ -246,7 +250,7 @@ install_tree() {
     chmod 755 "$tmp/usr/lib/wine/wineserver"
     rm -f "$tmp/$unix/ntdll.so"
     cp "$OUT/ntdll.so" "$tmp/$unix/ntdll.so"
-    cp "$OUT/kernel32_test.exe" "$OUT/ws2_32_test.exe" "$tmp/tests/"
+    cp "$OUT/kernel32_test.exe" "$OUT/ws2_32_test.exe" "$OUT/virtual.c" "$OUT/sock.c" "$tmp/tests/"
     local version
     version=$("$tmp/usr/lib/wine/wine64" --version 2>&1) || die "the copied tree's wine64 --version failed: $version"
     [[ "$version" == *"$VENDOR"* ]] || die "the copied tree does not run the rebuilt ntdll.so: '$version'"
