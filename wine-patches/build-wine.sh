@@ -127,7 +127,7 @@ unpack_source() {
     local p
     for p in "${SERIES[@]}"; do
         log "  ${p##*/}"
-        patch -d "$SRC" -p1 -N -s --batch --no-backup-if-mismatch <"$p" >>"$BUILD/logs/series.log" 2>&1 || {
+        patch -d "$SRC" -p1 -N -s --batch --fuzz=0 --no-backup-if-mismatch <"$p" >>"$BUILD/logs/series.log" 2>&1 || {
             cat "$BUILD/logs/series.log" >&2
             die "patch ${p##*/} does not apply to Debian's wine $DEB_VERSION"
         }
