@@ -286,6 +286,26 @@ for t in json.load(sys.stdin):
     cp "$file" "$unix/.$soname.tmp"
     mv "$unix/.$soname.tmp" "$unix/$soname"
     stage_done "$soname from $file"
+    check_dlopen "$unix/$soname"
+}
+
+# The patched ntdll loads the library at run time; say so loudly when a
+# dlopen of it fails (a library with more initial-exec TLS than glibc keeps
+# spare for dlopen fails with "cannot allocate memory in static TLS block").
+# Not fatal: the patched ntdll decides what to do without it, and
+# run-wine-tests.sh's kernel check shows the result.
+check_dlopen() {
+    local why
+    if why=$(python3 -c '
+import ctypes, sys
+try:
+    ctypes.CDLL(sys.argv[1])
+except OSError as e:
+    print(e); sys.exit(1)' "$1"); then
+        log "dlopen(${1##*/}) works"
+    else
+        log "WARNING: dlopen of ${1##*/} fails here, so the patched ntdll's will too: $why"
+    fi
 }
 
 # ---- main ------------------------------------------------------------------------------
