@@ -2,7 +2,7 @@
 # Runs the write-watch benchmarks for every contestant and writes the report.
 #
 #   scripts/run-benchmarks.sh [--short|--long] [--runs N] [--builddir DIR]
-#                             [--only LIST] [--no-install]
+#                             [--only LIST] [--no-install] [--patched-wine LOADER]
 #
 #   --short      (default) a subset of sizes, 3 runs: about a minute or two
 #   --long       the full grid, 16 pages .. 1 GiB, 5 runs
@@ -10,8 +10,11 @@
 #   --builddir   (or --build) meson build directory (default: build; set up
 #                with --buildtype=release if it does not exist); results go to
 #                DIR/bench-results/{results.json,results.svg,table.txt,raw/}
-#   --only LIST  comma-separated contestants among
-#                writewatch-kernel,writewatch-fault,wine,floor-uffd,floor-untracked
+#   --only LIST  comma-separated contestants among writewatch-kernel,
+#                writewatch-fault,wine,wine-writewatch,floor-uffd,floor-untracked
+#   --patched-wine LOADER
+#                the loader of Wine 8 + writewatch (wine-patches/build-wine.sh
+#                prints it): adds the contestant wine-writewatch
 #   --no-install do not apt-get missing packages
 #
 # Contestants of one run are interleaved (kernel, floor, fault, wine, untracked,
@@ -25,6 +28,7 @@ runs=
 builddir=build
 only=
 install=1
+patched_wine=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--short) mode=short ;;
@@ -36,6 +40,8 @@ while [ $# -gt 0 ]; do
 	--only) only=$2; shift ;;
 	--only=*) only=${1#--only=} ;;
 	--no-install) install=0 ;;
+	--patched-wine) patched_wine=$2; shift ;;
+	--patched-wine=*) patched_wine=${1#--patched-wine=} ;;
 	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run-benchmarks: unknown argument '$1'" >&2; exit 2 ;;
 	esac
@@ -71,41 +77,53 @@ mkdir -p "$raw"
 
 # Order matters on a noisy machine: each backend runs right beside what it is
 # compared with (kernel beside the floor, fault beside Wine).
-all="writewatch-kernel floor-uffd writewatch-fault wine floor-untracked"
+all="writewatch-kernel floor-uffd writewatch-fault wine wine-writewatch floor-untracked"
 want() { [ -z "$only" ] || case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 contestants=
 for c in $all; do
 	want $c || continue
+	# The patched Wine runs when its loader was given (or asked for by name).
+	[ $c != wine-writewatch ] || [ -n "$patched_wine" ] || [ -n "$only" ] || continue
 	# Every contestant asked for must be able to run: a missing one is a
 	# broken setup, not a column to leave out quietly.
 	case $c in
 	writewatch-*) [ -x "$bin/ww_bench" ] || die "$c: $bin/ww_bench was not built" ;;
 	wine) [ -f "$bin/ww_bench.exe" ] || die "wine: $bin/ww_bench.exe was not built (mingw missing when $builddir was configured?)"
 	      command -v wine >/dev/null || die "wine: no wine command" ;;
+	wine-writewatch) [ -f "$bin/ww_bench.exe" ] || die "wine-writewatch: $bin/ww_bench.exe was not built"
+	      [ -x "$patched_wine" ] || die "wine-writewatch: no patched loader (--patched-wine LOADER)" ;;
 	*) [ -x "$bin/ww_floor" ] || die "$c: $bin/ww_floor was not built" ;;
 	esac
 	contestants="$contestants $c"
 done
 [ -n "$contestants" ] || die "no contestant matches --only '$only'"
 
-# --- Wine prefix: one per invocation, created once and kept warm -------------
-prefix=
+# --- Wine prefixes: one per Wine and invocation, created once and kept warm ---
+# (stock Wine 8 and the patched one each get their own prefix and wineserver)
+declare -A prefix=()
+wineserver_of() { # the wineserver beside a loader
+	if [ "$1" = wine ]; then echo wineserver; else echo "$(dirname "$1")/wineserver"; fi
+}
 cleanup() {
-	if [ -n "$prefix" ]; then
-		WINEPREFIX="$prefix" wineserver -k 2>/dev/null || true
-		rm -rf "$prefix"
-	fi
+	local c
+	for c in "${!prefix[@]}"; do
+		WINEPREFIX="${prefix[$c]}" "$(wineserver_of "$(loader_of "$c")")" -k 2>/dev/null || true
+		rm -rf "${prefix[$c]}"
+	done
+}
+loader_of() { # contestant -> the Wine loader that runs it
+	if [ "$1" = wine-writewatch ]; then echo "$patched_wine"; else echo wine; fi
 }
 trap cleanup EXIT INT TERM
-case "$contestants" in *wine*)
-	prefix=$(mktemp -d /tmp/writewatch-bench-wine.XXXXXX)
-	log "creating Wine prefix $prefix (first start takes a while)"
+for c in $contestants; do
+	case $c in wine|wine-writewatch) ;; *) continue ;; esac
+	prefix[$c]=$(mktemp -d /tmp/writewatch-bench-$c.XXXXXX)
+	log "creating Wine prefix ${prefix[$c]} for $c (first start takes a while)"
 	t0=$(date +%s)
-	WINEPREFIX="$prefix" WINEDEBUG=-all DISPLAY= wineboot -i >/dev/null 2>&1 || true
-	WINEPREFIX="$prefix" wineserver -p 2>/dev/null || true   # stay up between runs
+	WINEPREFIX="${prefix[$c]}" WINEDEBUG=-all DISPLAY= "$(loader_of $c)" wineboot -i >/dev/null 2>&1 || true
+	WINEPREFIX="${prefix[$c]}" "$(wineserver_of "$(loader_of $c)")" -p 2>/dev/null || true # stay up between runs
 	log "Wine prefix ready in $(( $(date +%s) - t0 )) s"
-	;;
-esac
+done
 
 # --- runs -------------------------------------------------------------------
 [ $mode = long ] && limit=3600 || limit=300
@@ -116,8 +134,8 @@ run_one() { # contestant repeat
 	case $c in
 	writewatch-kernel) WRITEWATCH_BACKEND=kernel timeout $limit "$bin/ww_bench" --$mode >"$f" || rc=$? ;;
 	writewatch-fault) WRITEWATCH_BACKEND=fault timeout $limit "$bin/ww_bench" --$mode >"$f" || rc=$? ;;
-	wine) WINEPREFIX="$prefix" WINEDEBUG=-all DISPLAY= timeout $limit \
-		wine "$bin/ww_bench.exe" --$mode >"$f" || rc=$? ;;
+	wine|wine-writewatch) WINEPREFIX="${prefix[$c]}" WINEDEBUG=-all DISPLAY= timeout $limit \
+		"$(loader_of $c)" "$bin/ww_bench.exe" --$mode >"$f" || rc=$? ;;
 	floor-uffd) timeout $limit "$bin/ww_floor" uffd --$mode >"$f" || rc=$? ;;
 	floor-untracked) timeout $limit "$bin/ww_floor" untracked --$mode >"$f" || rc=$? ;;
 	esac

@@ -266,7 +266,8 @@ install_tree() {
 # its soname, next to ntdll.so. Refreshed on every run.
 install_library() {
     stage "library (meson + ninja in ${LIB_BUILD#"$REPO"/})"
-    (cd "$REPO" && setup_build "$LIB_BUILD" -Dtests=false) >"$WORK/library-setup.log" 2>&1 || {
+    # A release build, like the main job's native one that the benchmark compares with.
+    (cd "$REPO" && setup_build "$LIB_BUILD" -Dtests=false --buildtype=release) >"$WORK/library-setup.log" 2>&1 || {
         tail -n 30 "$WORK/library-setup.log" >&2; die "meson setup $LIB_BUILD failed"; }
     local file soname unix=$TREE/usr/lib/$MULTIARCH/wine/x86_64-unix
     file=$(meson introspect --targets "$LIB_BUILD" | python3 -c '

@@ -84,8 +84,10 @@ wine_build_exe "$REPO/winetest/writewatch.c" "$OUT_DIR/winetest/writewatch.exe" 
 # checked; the reason on stdout).
 check_tracks_through_kernel() {
     local wine=$1 dir=$2
-    local KERNEL_TRACE_CHANNELS=""   # e.g. "+virtual"
-    local KERNEL_TRACE_PATTERN=""    # e.g. "range tracker"
+    # The series' writewatch.c traces each registration with the tracker's
+    # status: a watched allocation that the kernel tracks prints status 0.
+    local KERNEL_TRACE_CHANNELS="+writewatch"
+    local KERNEL_TRACE_PATTERN="kernel_writewatch_register register 0x[0-9a-f]+-0x[0-9a-f]+: 0$"
     if [ -z "$KERNEL_TRACE_CHANNELS" ] || [ -z "$KERNEL_TRACE_PATTERN" ]; then
         echo "not defined yet (fill in check_tracks_through_kernel in ${BASH_SOURCE[0]##*/})"
         return 2
@@ -108,6 +110,9 @@ for w in "${WINES[@]}"; do
     t0=$SECONDS
     wine_boot "$wine" "$OUT_DIR/wineboot-$w.log"
     log "$w: wineboot took $((SECONDS - t0)) s"
+    # Tells winetest/writewatch.c which Wine bugs to expect (see its
+    # wine_write_watch_mode): the patched Wine's write watches are the kernel's.
+    if [ "$w" = patched ]; then export WINETEST_WRITEWATCH_WINE=kernel; else unset WINETEST_WRITEWATCH_WINE; fi
     for suite in "${SUITES[@]}"; do
         t0=$SECONDS
         read -r -a program <<<"${PROGRAM[$suite]}"
