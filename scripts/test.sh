@@ -4,7 +4,10 @@
 #   1. the meson suites: Catch2 unit tests, stress programs and the Wine-style
 #      conformance test, each once per backend (kernel, fault), and the demo;
 #   2. an installed copy used through pkg-config by a plain C program;
-#   3. the conformance test under real Wine 8 beside the native runs;
+#   3. the conformance test under real Wine 8 beside the native runs; Wine 8
+#      built from Debian's source with the wine-patches/ series (cached in
+#      $WW_WINEWORK), Wine's own write-watch tests and ours under it and under
+#      stock Wine;
 #   4. reliability: a bounded libFuzzer session and an ASan+UBSan build;
 #      fault injection: every kind of kernel call made to fail, on both backends;
 #   5. the 6.1 kernel series: patched and stock Debian 6.1 booted under qemu,
@@ -49,6 +52,8 @@ report+=("meson suites: ${m_ok:-0} passed, $m_failed failed, ${m_skipped:-0} ski
 stage "install through pkg-config" bash scripts/check-install.sh "$build"
 stage "conformance under Wine 8 beside native" \
     bash scripts/run-winetest.sh --build "$build" --diff-only --out "$build/winetest-report"
+stage "Wine 8.0 + writewatch series: Wine's tests and ours beside stock Wine" \
+    bash wine-patches/run-wine-tests.sh --out "$build/wine-tests-report"
 started=$SECONDS
 bash scripts/reliability.sh 2>&1 | tee "$build/reliability-summary.txt"
 r_status=${PIPESTATUS[0]}
