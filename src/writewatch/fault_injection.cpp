@@ -1,5 +1,8 @@
-// Built only with -Dfault_injection=true (see fault_injection.h).
+// Only with -Dfault_injection=true (see fault_injection.h); empty otherwise,
+// so that builds that compile every source (scripts/fuzz.sh) stay correct.
 #include "fault_injection.h"
+
+#ifdef WRITEWATCH_FAULT_INJECTION
 
 #include <cerrno>
 #include <cstdlib>
@@ -138,3 +141,5 @@ extern "C" int ww_injected_failures(const char *name, uint64_t *calls, uint64_t 
     *failed = states[index].failed.load();
     return 1;
 }
+
+#endif // WRITEWATCH_FAULT_INJECTION

@@ -17,4 +17,12 @@ ww_status drop_contents(uintptr_t start, size_t size)
     return WW_STATUS_SUCCESS;
 }
 
+ww_status drop_contents(const Allocation &allocation, PageRange pages)
+{
+    PageRange whole = whole_host_pages(pages, allocation.page_count());
+    if (whole.count == 0)
+        return WW_STATUS_SUCCESS;
+    return drop_contents(allocation.page_address(whole.first), host_round_up(whole.count * WW_PAGE_SIZE));
+}
+
 } // namespace writewatch

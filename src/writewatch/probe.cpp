@@ -100,10 +100,7 @@ ww_kernel_features probe()
     if (f.userfaultfd && !f.wp_unpopulated)
         explain(f, "userfaultfd lacks UFFD_FEATURE_WP_UNPOPULATED (features {:#x})", f.uffd_features);
     f.pagemap_scan = pagemap_scan_works(f);
-    if (f.host_page_size != WW_PAGE_SIZE)
-        explain(f, "host page size {} is not {}", f.host_page_size, WW_PAGE_SIZE);
-    f.kernel_backend_usable = f.userfaultfd && f.wp_async && f.wp_unpopulated && f.pagemap_scan &&
-                              f.host_page_size == WW_PAGE_SIZE;
+    f.kernel_backend_usable = f.userfaultfd && f.wp_async && f.wp_unpopulated && f.pagemap_scan;
     return f;
 }
 

@@ -6,6 +6,7 @@
 #include "backend_choice.h"
 #include "errno_status.h"
 #include "host_mapping.h"
+#include "host_pages.h"
 #include "probe.h"
 #include "protection.h"
 #include "registry.h"
@@ -49,7 +50,7 @@ ww_status discard(Allocation &allocation, PageRange pages)
 {
     if (allocation.backend)
         return allocation.backend->discard(allocation, pages);
-    return drop_contents(allocation.page_address(pages.first), pages.count * WW_PAGE_SIZE);
+    return drop_contents(allocation, pages);
 }
 
 // Gives the pages a new layout (protection and commit state), applies it, then
@@ -79,10 +80,11 @@ ww_status change_layout(Allocation &allocation, PageRange pages, PageState layou
 }
 
 // Maps PROT_NONE address space for a reservation: at 'start' if given, else
-// anywhere on a 64K boundary.
+// anywhere on a 64K boundary; whole host pages (the last may reach past 'size').
 ww_status map_reservation(uintptr_t start, size_t size, uintptr_t *mapped)
 {
     int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+    size = host_round_up(size);
     if (start) {
         void *at = kernel::mmap(reinterpret_cast<void *>(start), size, PROT_NONE, flags | MAP_FIXED_NOREPLACE);
         if (at == MAP_FAILED)
@@ -217,8 +219,7 @@ ww_status decommit(Registry &reg, AddressRange range)
     // Contents and live written state go; latched pages stay reported.
     return change_layout(*allocation, pages, 0, [&] {
         return allocation->backend ? allocation->backend->decommit(*allocation, pages)
-                                   : drop_contents(allocation->page_address(pages.first),
-                                                   pages.count * WW_PAGE_SIZE);
+                                   : drop_contents(*allocation, pages);
     });
 }
 
@@ -243,8 +244,6 @@ extern "C" ww_status ww_allocate_virtual_memory(void *process, void **base, size
     PageState protection_bits = 0;
     if ((status = parse_protection(protect, &protection_bits)) != WW_STATUS_SUCCESS)
         return status;
-    if ((type & WW_MEM_WRITE_WATCH) && kernel_features().host_page_size != WW_PAGE_SIZE)
-        return WW_STATUS_NOT_SUPPORTED;
     if (type == WW_MEM_RESET_UNDO)
         return WW_STATUS_NOT_SUPPORTED; // contents dropped by MEM_RESET are gone for good
 

@@ -129,7 +129,13 @@ void op_register(FuzzedDataProvider &in)
     size_t size = pick_size(in);
     bool unregister = in.ConsumeBool();
     ww_status expected = WW_STATUS_INVALID_PARAMETER;
-    bool exact = hit && address == reinterpret_cast<uintptr_t>(hit->base) && size == hit->pages * page;
+    // The range the address starts (mappings are often adjacent: an address
+    // just past one range is the base of the next).
+    hit = nullptr;
+    for (Range &r : ranges)
+        if (reinterpret_cast<uintptr_t>(r.base) == address)
+            hit = &r;
+    bool exact = hit && size == hit->pages * page;
     if (exact && unregister && hit->registered)
         expected = WW_STATUS_SUCCESS;
     else if (exact && !unregister && !hit->registered)

@@ -13,10 +13,13 @@
 // success or ERROR_INVALID_PARAMETER, and ERROR_INVALID_PARAMETER once freed.
 //
 // Every racing operation is made to happen: the address after the region is
-// held by a placeholder mapping whenever no neighbour lives there (so neither
-// another allocator nor an allocation at NULL takes it), a neighbour stays
-// until a call on it has succeeded, and the run goes on past its time budget
-// until each operation ran min_runs times (within a generous bound).
+// held by a placeholder mapping whenever no neighbour lives there, and a
+// fence mapping after that slot stays for the whole run, so the slot is a
+// hole no bigger than a neighbour while it is free: an mmap elsewhere in the
+// process (the sanitizers' allocators, an allocation at NULL, which asks for
+// twice that) does not fit in it. A neighbour stays until a call on it has
+// succeeded, and the run goes on past its time budget until each operation
+// ran min_runs times (within a generous bound).
 #include "stress_common.h"
 
 #include <sys/mman.h>
@@ -33,6 +36,7 @@ constexpr size_t zone_c = 128, zone_c_pages = 64;
 constexpr size_t zone_d = 192, zone_d_pages = 64;
 constexpr size_t region_pages = 256;
 constexpr size_t neighbour_pages = 16;
+constexpr size_t fence_pages = 256;
 constexpr uint64_t min_runs = 100;
 
 // PROT_NONE address space at 'at', or false when something else holds it.
@@ -66,11 +70,11 @@ int main()
     ww_backend_kind backend = backend_or_skip("race-mm");
     const double seconds = budget(2.5);
     // Place the region so that the 64K after it are free for the neighbour.
-    void *hole = mmap(nullptr, (region_pages + 2 * neighbour_pages) * page + 0x10000, PROT_NONE,
-                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    const size_t hole_size = (region_pages + neighbour_pages + fence_pages) * page + 0x10000;
+    void *hole = mmap(nullptr, hole_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (hole == MAP_FAILED)
         return 1;
-    munmap(hole, (region_pages + 2 * neighbour_pages) * page + 0x10000);
+    munmap(hole, hole_size);
     auto *wanted = reinterpret_cast<char *>((reinterpret_cast<uintptr_t>(hole) + 0xffff) & ~uintptr_t(0xffff));
     char *base = static_cast<char *>(
         VirtualAlloc(wanted, region_pages * page, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH, PAGE_READWRITE));
@@ -79,8 +83,9 @@ int main()
         return 1;
     }
     char *neighbour = base + region_pages * page; // 64K-aligned: a reservation may start here
-    if (!hold_place(neighbour, neighbour_pages * page)) {
-        std::printf("race-mm: the address after the region (%p) is taken\n", (void *)neighbour);
+    if (!hold_place(neighbour, neighbour_pages * page) ||
+        !hold_place(neighbour + neighbour_pages * page, fence_pages * page)) {
+        std::printf("race-mm: the addresses after the region (%p) are taken\n", (void *)neighbour);
         return 1;
     }
     for (size_t i = 0; i < zone_d_pages; ++i)

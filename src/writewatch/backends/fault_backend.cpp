@@ -137,7 +137,7 @@ public:
 private:
     static ww_status drop_contents(Allocation &allocation, PageRange pages)
     {
-        return writewatch::drop_contents(allocation.page_address(pages.first), pages.count * WW_PAGE_SIZE);
+        return writewatch::drop_contents(allocation, pages);
     }
 
     // Makes up to 'limit' written pages of the range clean, in ascending

@@ -2,6 +2,7 @@
 // for, less write access while the page is clean, so its first write faults.
 #pragma once
 
+#include "../host_mapping.h"
 #include "../page_state.h"
 #include "../protection.h"
 
@@ -12,8 +13,8 @@ namespace writewatch {
 inline int fault_protection(PageState state)
 {
     int prot = host_protection(state);
-    if (!(state & page_state::written))
-        prot &= ~PROT_WRITE;
+    if ((prot & PROT_WRITE) && !(state & page_state::written))
+        prot = (prot & ~PROT_WRITE) | write_must_fault; // see host_mapping.h
     return prot;
 }
 

@@ -1,6 +1,7 @@
 #include "fault_signal.h"
 
 #include "fault_protection.h"
+#include "../host_pages.h"
 #include "../kernel_calls.h"
 #include "../user_memory.h"
 
@@ -100,13 +101,38 @@ bool resolve_without_split(Allocation &allocation, size_t index, PageState state
     return true;
 }
 
+// A write fault in a host page larger than 4K: every page of the host page
+// that can be written counts as written (the kernel cannot tell which 4K of
+// it the write hit, and later writes to them will not fault), and the host
+// page gets its written protection. Caller holds the lock.
+bool resolve_host_page(Allocation &allocation, size_t index)
+{
+    PageRange host = covering_host_pages(PageRange{index, 1}, allocation.page_count());
+    auto writable = [&](PageState state) {
+        return (state & page_state::committed) && protection_allows_write(state);
+    };
+    int prot = 0;
+    for (size_t i = host.first; i < host.first + host.count; ++i) {
+        PageState state = allocation.state(i);
+        prot |= fault_protection(writable(state) ? static_cast<PageState>(state | page_state::written) : state);
+    }
+    if (!protect_pages(allocation, host.first, host.first + host.count, prot & ~write_must_fault))
+        return false;
+    for (size_t i = host.first; i < host.first + host.count; ++i)
+        if (writable(allocation.state(i)))
+            allocation.pages[i].fetch_or(page_state::written, std::memory_order_acq_rel);
+    return true;
+}
+
 bool resolve(Allocation &allocation, uintptr_t address)
 {
     size_t index = allocation.page_index(address);
     allocation.fault_lock.lock();
     PageState state = allocation.state(index);
     bool ours = (state & page_state::committed) && protection_allows_write(state);
-    if (ours) {
+    if (ours && subpages_per_host_page() > 1) {
+        ours = resolve_host_page(allocation, index);
+    } else if (ours) {
         // Already written pages get here when two threads fault on one page.
         int target = fault_protection(static_cast<PageState>(state | page_state::written));
         if (protect_pages(allocation, index, index + 1, target))

@@ -5,6 +5,7 @@
 #include "../backend.h"
 #include "../errno_status.h"
 #include "../host_mapping.h"
+#include "../host_pages.h"
 #include "../probe.h"
 #include "../tracker/range_table.h"
 
@@ -24,8 +25,10 @@ public:
 
     ww_status attach(Allocation &allocation) override
     {
+        // Whole host pages: the mapping reaches the end of the last one.
         auto range = std::unique_ptr<TrackedRange>(new (std::nothrow) TrackedRange(
-            kernel_, allocation.base, allocation.size, static_cast<size_t>(kernel_features().host_page_size)));
+            kernel_, allocation.base, host_round_up(allocation.size),
+            static_cast<size_t>(kernel_features().host_page_size)));
         if (!range)
             return WW_STATUS_NO_MEMORY;
         ww_status status = range->attach();
@@ -62,12 +65,12 @@ public:
 
     ww_status discard(Allocation &allocation, PageRange pages) override
     {
-        return allocation.kernel_range->discard(start_of(allocation, pages), end_of(allocation, pages));
+        return allocation.kernel_range->discard(start_of(allocation, pages), mapped_end_of(allocation, pages));
     }
 
     ww_status decommit(Allocation &allocation, PageRange pages) override
     {
-        return allocation.kernel_range->decommit(start_of(allocation, pages), end_of(allocation, pages));
+        return allocation.kernel_range->decommit(start_of(allocation, pages), mapped_end_of(allocation, pages));
     }
 
     ww_status get_written(Allocation &allocation, PageRange pages, bool reset, void **addresses,
@@ -95,6 +98,13 @@ private:
     static uintptr_t end_of(const Allocation &allocation, PageRange pages)
     {
         return allocation.page_address(pages.first + pages.count);
+    }
+    // The same, where the end of the allocation counts as the end of its
+    // mapping (the last host page may reach past it).
+    static uintptr_t mapped_end_of(const Allocation &allocation, PageRange pages)
+    {
+        uintptr_t end = end_of(allocation, pages);
+        return end == allocation.end() ? allocation.base + host_round_up(allocation.size) : end;
     }
 
     KernelTracking &kernel_;

@@ -391,7 +391,18 @@ ww_status TrackedRange::decommit(uintptr_t start, uintptr_t end)
     if (orphaned())
         return WW_STATUS_NOT_SUPPORTED;
     std::unique_lock exclusive(lock_);
-    ww_status status = zap(start, end);
+    if (!marks_.reserve())
+        return WW_STATUS_NO_MEMORY;
+    // A host page cut by the range keeps its contents; its written state
+    // moves to pending marks, where its decommitted 4K pages lose theirs.
+    ww_status status = WW_STATUS_SUCCESS;
+    const uintptr_t whole_start = host_up(start), whole_end = host_down(end);
+    if (whole_start != start)
+        status = absorb(host_down(start), whole_start);
+    if (status == WW_STATUS_SUCCESS && whole_end != end && host_down(end) >= whole_start)
+        status = absorb(host_down(end), host_up(end));
+    if (status == WW_STATUS_SUCCESS && whole_start < whole_end)
+        status = zap(whole_start, whole_end);
     if (status == WW_STATUS_SUCCESS) // the live state goes last
         marks_.clear_pending(page_index(start), (end - start) / WW_PAGE_SIZE);
     return status;
@@ -402,7 +413,9 @@ ww_status TrackedRange::discard(uintptr_t start, uintptr_t end)
     if (orphaned())
         return WW_STATUS_NOT_SUPPORTED;
     std::unique_lock exclusive(lock_);
-    return zap(start, end);
+    // Host pages cut by the range keep their contents (and their state).
+    const uintptr_t whole_start = host_up(start), whole_end = host_down(end);
+    return whole_start < whole_end ? zap(whole_start, whole_end) : WW_STATUS_SUCCESS;
 }
 
 ww_status TrackedRange::replaced(uintptr_t start, uintptr_t end)

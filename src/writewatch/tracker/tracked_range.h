@@ -56,13 +56,13 @@ public:
     // written state is gone, latched pages stay reported. The mapping may have
     // been replaced (mmap over it): it is registered again.
     ww_status forget_live(uintptr_t start, uintptr_t end);
-    // Decommit [start, end) (host-page aligned, no access already): drop the
-    // contents and the live written state; latched pages stay reported. When
-    // the kernel fails midway, no page written before is lost (some unwritten
-    // ones may be reported).
+    // Decommit [start, end) (no access already): drop the contents and the
+    // live written state; latched pages stay reported. A host page the range
+    // cuts keeps its contents. When the kernel fails midway, no page written
+    // before is lost (some unwritten ones may be reported).
     ww_status decommit(uintptr_t start, uintptr_t end);
-    // MEM_RESET: drop the contents of [start, end) (host-page aligned) with
-    // MADV_DONTNEED, keeping which pages count as written.
+    // MEM_RESET: drop the contents of the whole host pages of [start, end)
+    // with MADV_DONTNEED, keeping which pages count as written.
     ww_status discard(uintptr_t start, uintptr_t end);
     // The mapping under [start, end) (host-page aligned) was replaced by one
     // whose history is unknown: registered again, every page counts as written.
