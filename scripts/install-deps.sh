@@ -6,7 +6,7 @@
 #
 #   build  the library, its tests and the Win32 layer
 #   main   build + what the main job's benchmark report runs (mingw, Wine 8)
-#   test   main + the test command's stages (fuzzer, qemu, kernel sources)
+#   test   main + the test command's stages (fuzzer, ABI check, qemu, kernel sources)
 # Does nothing for packages already present; fails loudly when apt-get does.
 set -euo pipefail
 source "$(dirname "$0")/lib/fail-loudly.sh"
@@ -14,7 +14,7 @@ profile=${1:-build}
 shift || true
 build=(meson ninja-build pkg-config gcc g++ libfmt-dev catch2 libwine-dev python3)
 main=("${build[@]}" wine wine64 gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64)
-test=("${main[@]}" clang libclang-rt-14-dev linux-source-6.1 qemu-system-x86 busybox-static
+test=("${main[@]}" abigail-tools clang libclang-rt-14-dev linux-source-6.1 qemu-system-x86 busybox-static
       bc flex bison libelf-dev libssl-dev cpio make xz-utils)
 case "$profile" in
 build) packages=("${build[@]}") ;;

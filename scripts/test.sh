@@ -3,7 +3,8 @@
 # errors, then runs every stage and reports each:
 #   1. the meson suites: Catch2 unit tests, stress programs and the Wine-style
 #      conformance test, each once per backend (kernel, fault), and the demo;
-#   2. an installed copy used through pkg-config by a plain C program;
+#   2. an installed copy used through pkg-config by a plain C program, and the
+#      libraries' exports and ABI against the release's baseline in abi/;
 #   3. the conformance test under real Wine 8 beside the native runs; Wine 8
 #      built from Debian's source with the wine-patches/ series (cached in
 #      $WW_WINEWORK), Wine's own write-watch tests and ours under it and under
@@ -50,6 +51,7 @@ report+=("meson suites: ${m_ok:-0} passed, $m_failed failed, ${m_skipped:-0} ski
 
 # 2-5
 stage "install through pkg-config" bash scripts/check-install.sh "$build"
+stage "ABI against abi/ (abidiff)" bash scripts/check-abi.sh "$build"
 stage "conformance under Wine 8 beside native" \
     bash scripts/run-winetest.sh --build "$build" --diff-only --out "$build/winetest-report"
 stage "Wine 8.0 + writewatch series: Wine's tests and ours beside stock Wine" \
