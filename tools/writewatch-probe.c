@@ -6,8 +6,7 @@
  *   0  the kernel backend is usable (userfaultfd async write-protect + PAGEMAP_SCAN)
  *   1  the kernel backend is not usable here; watched memory uses the fault backend
  *   2  no backend can serve watched allocations as configured (WRITEWATCH_BACKEND
- *      asks for one that cannot run, or the host page is not 4096 bytes), or a
- *      usage error
+ *      asks for one that cannot run), or a usage error
  * With a forced backend (WRITEWATCH_BACKEND=fault on a kernel that has
  * everything) the status still tells what the kernel offers: 0. */
 #include <stdio.h>
@@ -81,7 +80,7 @@ int main(int argc, char **argv)
     if (!quiet)
         report(&features, tracker, chosen);
 
-    if (chosen == WW_BACKEND_NONE || features.host_page_size != WW_PAGE_SIZE)
+    if (chosen == WW_BACKEND_NONE)
         return PROBE_ERROR;
     return features.kernel_backend_usable ? PROBE_KERNEL : PROBE_FAULT_ONLY;
 }
