@@ -41,18 +41,21 @@ ww_status apply_host_protection(const Allocation &allocation, PageRange pages, P
 {
     if (applied)
         *applied = 0;
-    PageRange host = covering_host_pages(pages, allocation.page_count());
+    auto protect = [&](PageRange run, int prot) -> ww_status {
+        if (kernel::mprotect(reinterpret_cast<void *>(allocation.page_address(run.first)),
+                             host_round_up(run.count * WW_PAGE_SIZE), prot) != 0)
+            return status_from_errno(errno);
+        if (applied)
+            *applied = std::min(run.first + run.count, pages.first + pages.count) - pages.first;
+        return WW_STATUS_SUCCESS;
+    };
     size_t h = subpages_per_host_page();
+    if (h == 1) // each page is a host page: its own protection, less the flag
+        return for_each_run(
+            pages, [&](size_t i) { return prot_of(allocation.state(i)) & ~write_must_fault; }, protect);
+    PageRange host = covering_host_pages(pages, allocation.page_count());
     return for_each_run(
-        host, [&](size_t i) { return host_page_protection(allocation, i / h * h, prot_of); },
-        [&](PageRange run, int prot) -> ww_status {
-            if (kernel::mprotect(reinterpret_cast<void *>(allocation.page_address(run.first)),
-                                 host_round_up(run.count * WW_PAGE_SIZE), prot) != 0)
-                return status_from_errno(errno);
-            if (applied)
-                *applied = std::min(run.first + run.count, pages.first + pages.count) - pages.first;
-            return WW_STATUS_SUCCESS;
-        });
+        host, [&](size_t i) { return host_page_protection(allocation, i / h * h, prot_of); }, protect);
 }
 
 // The same with the plain host protection of each state (PROT_NONE when not committed).

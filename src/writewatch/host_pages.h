@@ -20,7 +20,8 @@ namespace writewatch {
 // 4K pages per host page.
 inline size_t subpages_per_host_page()
 {
-    return static_cast<size_t>(kernel_features().host_page_size) / WW_PAGE_SIZE;
+    static const size_t subpages = static_cast<size_t>(kernel_features().host_page_size) / WW_PAGE_SIZE;
+    return subpages;
 }
 
 inline size_t host_round_up(size_t bytes)

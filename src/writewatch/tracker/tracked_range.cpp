@@ -101,13 +101,24 @@ public:
     Delivery(TrackedRange &range, uintptr_t start, uintptr_t end, bool reset, void **out, uintptr_t limit)
         : range_(range), marks_(range.marks_), start_(start), end_(end), reset_(reset), out_(out), limit_(limit),
           mark_end_(range.page_index(end)),
-          next_mark_(marks_.marked_pages() ? marks_.next_marked(range.page_index(start), mark_end_) : mark_end_)
+          next_mark_(marks_.marked_pages() ? marks_.next_marked(range.page_index(start), mark_end_) : mark_end_),
+          plain_(next_mark_ == mark_end_ && range.host_page_ == WW_PAGE_SIZE)
     {
     }
 
     uintptr_t stored() const { return stored_; }
     bool full() const { return stored_ == limit_; }
     bool lost_pending() const { return lost_pending_; }
+    // True while nothing is to be merged and every region the kernel returns
+    // lies in the request: its pages go straight out (the common case).
+    bool plain() const { return plain_; }
+
+    // The plain case: the regions' pages, in order, as many as fit.
+    void plain_regions(const page_region *regions, size_t count)
+    {
+        for (size_t i = 0; i < count; ++i)
+            unmarked_run(regions[i].start, regions[i].end);
+    }
 
     // Every marked page of the request below 'bound', while there is room.
     void marks_below(uintptr_t bound)
@@ -187,6 +198,7 @@ private:
     uintptr_t stored_ = 0;
     const size_t mark_end_;
     size_t next_mark_;
+    const bool plain_;
     bool lost_pending_ = false;
 };
 
@@ -227,9 +239,13 @@ ww_status TrackedRange::get_written(uintptr_t start, uintptr_t end, bool reset, 
         size_t regions = vector->stored_by(result);
         // Pages the kernel stored before failing were cleaned already (with
         // reset): they reach the caller like any others.
-        for (size_t i = 0; i < regions; ++i) {
-            delivery.marks_below(vector->regions[i].start);
-            delivery.kernel_run(vector->regions[i].start, vector->regions[i].end);
+        if (delivery.plain()) {
+            delivery.plain_regions(vector->regions.data(), regions);
+        } else {
+            for (size_t i = 0; i < regions; ++i) {
+                delivery.marks_below(vector->regions[i].start);
+                delivery.kernel_run(vector->regions[i].start, vector->regions[i].end);
+            }
         }
         uintptr_t reached = window_end(*vector, arg, result, regions, cursor);
         delivery.marks_below(reached);
