@@ -55,7 +55,7 @@ read -r r_ok r_failed r_skipped < <(awk '/^reliability:/ {print $2, $4, $6}' "$b
 [ "$r_status" -eq 0 ] || [ "${r_failed:-1}" -gt 0 ] || r_failed=1
 passed=$((passed + ${r_ok:-0})); failed=$((failed + ${r_failed:-1})); skipped=$((skipped + ${r_skipped:-0}))
 report+=("reliability: ${r_ok:-0} passed, ${r_failed:-1} failed, ${r_skipped:-0} skipped ($((SECONDS - started)) s)")
-stage "Linux 6.1 series and stock 6.1 under qemu" \
+stage "kernels under qemu: 6.1 patched and stock, 6.12, arm64 6.12 4K and 16K pages" \
     env WW_KWORK="${WW_KWORK:-/var/cache/writewatch/kernel}" bash kernel-patches/run-vm-tests.sh
 
 echo "=== summary" >&2

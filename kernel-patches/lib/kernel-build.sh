@@ -96,7 +96,8 @@ kernel_configure() {
 }
 
 # kernel_build VAR PACKAGE ARCH FRAGMENTS PATCHES: builds (or finds cached)
-# the kernel and stores the image path in the variable named VAR.
+# the kernel and stores the image path in the variable named VAR (which must
+# not be one of this function's locals); K_BUILT says "cached" or "built in N s".
 kernel_build() {
 	local var=$1 pkg=$2 arch=$3 fragments=$4 patches=$5 key src build t0=$SECONDS
 	kernel_arch_settings "$arch"
@@ -104,6 +105,7 @@ kernel_build() {
 	build=$WORK/linux-$arch-$key
 	if [ -f "$build/.ww-done" ] && [ -f "$build/$K_IMAGE" ]; then
 		log "cached kernel $build/$K_IMAGE ($pkg, $arch, key $key)"
+		K_BUILT=cached
 		printf -v "$var" '%s' "$build/$K_IMAGE"
 		return
 	fi
@@ -117,6 +119,7 @@ kernel_build() {
 		die "kernel_build: building $pkg for $arch failed (log: $build/make.log)"
 	fi
 	touch "$build/.ww-done"
-	log "kernel built in $((SECONDS - t0)) s: $build/$K_IMAGE"
+	K_BUILT="built in $((SECONDS - t0)) s"
+	log "kernel $K_BUILT: $build/$K_IMAGE"
 	printf -v "$var" '%s' "$build/$K_IMAGE"
 }
