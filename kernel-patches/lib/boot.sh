@@ -55,29 +55,34 @@ boot_summaries() {
 
 # boot_check LOG WANT_BACKEND: judges a finished VM. WANT_BACKEND is the
 # backend the project's tests must report ("kernel", "fault" or empty when
-# they did not run). Prints the runs; sets B_OK (1/0), B_RUNS (a short
-# summary of every run) and B_WHY (the reasons it failed).
+# they did not run). Prints the runs; sets B_OK (1/0), B_PASSED (the runs
+# that passed, with their counts) and B_WHY (the reasons it failed).
 boot_check() {
-	local out=$1 want=$2 name rc sum why=()
-	B_RUNS=""
+	local out=$1 want=$2 name rc sum why=() passed=()
 	boot_clean_log "$out" | grep -o 'WW-KERNEL.*' || true
 	boot_clean_log "$out" | grep -E '^(WW-B|WW-R|WW-D|FAIL |SKIP |INFO |[0-9]+ passed|test cases|All tests|writewatch tests:|SKIP:|exit status)' || true
 	while read -r name rc sum; do
-		B_RUNS="${B_RUNS:+$B_RUNS, }$name $sum"
-		[ "$rc" = 0 ] || why+=("$name rc=$rc ($sum)")
+		if [ "$rc" = 0 ]; then
+			passed+=("$name $sum")
+		elif [ "$rc" -gt 128 ] && [ "$sum" = - ]; then
+			why+=("$name killed by signal $((rc - 128))")
+		else
+			why+=("$name rc=$rc ($sum)")
+		fi
 	done < <(boot_summaries "$out")
-	[ -n "$B_RUNS" ] || why+=("no test ran")
+	[ ${#passed[@]} -gt 0 ] || [ ${#why[@]} -gt 0 ] || why+=("no test ran")
 	if ! boot_clean_log "$out" | grep -q '^WW-DONE'; then
 		why+=("the VM did not finish (timeout after ${VM_TIMEOUT} s or crash; last lines above)")
 		tail -30 "$out"
 	fi
 	if [ -n "$want" ] && ! grep -q "writewatch tests: backend $want" "$out"; then
-		why+=("the project tests did not report 'backend $want'")
+		why+=("no 'backend $want' line from the project tests")
 	fi
 	if grep -qE 'WARNING: |BUG: |Oops|Kernel panic' "$out"; then
 		grep -E -A20 'WARNING: |BUG: |Oops|Kernel panic' "$out" | head -60
 		why+=("the kernel logged a warning, bug or panic")
 	fi
+	B_PASSED=$(IFS=';'; echo "${passed[*]}" | sed 's/;/, /g')
 	B_WHY=$(IFS=';'; echo "${why[*]}" | sed 's/;/; /g')
 	if [ ${#why[@]} -eq 0 ]; then B_OK=1; else B_OK=0; fi
 }
