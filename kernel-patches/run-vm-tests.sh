@@ -95,35 +95,48 @@ fi
 mkdir -p "$WORK"
 
 # ---- packages ---------------------------------------------------------------
-# What the selected VMs need: the kernel sources they build, qemu for their
-# arch and, for arm64, the cross toolchain and arm64 libraries (multiarch).
-install_packages() {
-	local need=() p name arches=" "
-	local want=(busybox-static bc flex bison libelf-dev libssl-dev cpio gcc make xz-utils
-		meson ninja-build g++ catch2 pkg-config libfmt-dev libwine-dev)
-	for name in "${SELECTED[@]}"; do
-		p=$(vm_field "$name" 4); [ "$p" = - ] || want+=("$p")
-		arches="$arches$(vm_field "$name" 3) "
-	done
-	case "$arches" in *" x86_64 "*) want+=(qemu-system-x86) ;; esac
-	case "$arches" in *" arm64 "*)
-		want+=(qemu-system-arm gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libfmt-dev:arm64)
-		if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-			log "adding the arm64 architecture to dpkg (for libfmt-dev:arm64)"
-			dpkg --add-architecture arm64 || die "dpkg --add-architecture arm64 failed"
-			APT_UPDATED=0
-		fi ;;
-	esac
-	for p in "${want[@]}"; do
+# Installed per arch, so that a package one arch cannot have fails that
+# arch's VMs (their lines say why) and the others still run. Each arch needs
+# the common tools, its qemu, the kernel source packages of its selected VMs
+# and, for arm64, the cross toolchain and arm64 libraries (multiarch).
+COMMON_PACKAGES=(busybox-static bc flex bison libelf-dev libssl-dev cpio gcc make xz-utils
+	meson ninja-build g++ catch2 pkg-config libfmt-dev libwine-dev)
+ARCH_PACKAGES_x86_64=(qemu-system-x86)
+ARCH_PACKAGES_arm64=(qemu-system-arm gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libfmt-dev:arm64)
+
+# pkg_install PACKAGES...: installs those missing; on failure returns 1 with
+# the reason in PKG_WHY.
+pkg_install() {
+	local need=() p
+	for p; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 	done
-	if [ ${#need[@]} -gt 0 ] || [ "${APT_UPDATED:-1}" = 0 ]; then
-		log "installing: ${need[*]}"
-		apt-get update -qq || die "apt-get update failed"
-		[ ${#need[@]} -eq 0 ] ||
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null ||
-			die "apt-get install ${need[*]} failed"
-	fi
+	[ ${#need[@]} -gt 0 ] || return 0
+	log "installing: ${need[*]}"
+	apt-get update -qq || { PKG_WHY="apt-get update failed"; return 1; }
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null ||
+		{ PKG_WHY="apt-get install ${need[*]} failed"; return 1; }
+}
+
+# install_packages: for every arch among the selected VMs; sets
+# PKG_PROBLEM_<arch> (empty when all is there).
+install_packages() {
+	local arch name pkgs p
+	for arch in $(for name in "${SELECTED[@]}"; do vm_field "$name" 3; done | sort -u); do
+		pkgs="ARCH_PACKAGES_$arch[@]"
+		pkgs=("${COMMON_PACKAGES[@]}" "${!pkgs}")
+		for name in "${SELECTED[@]}"; do
+			p=$(vm_field "$name" 4)
+			[ "$(vm_field "$name" 3)" != "$arch" ] || [ "$p" = - ] || pkgs+=("$p")
+		done
+		printf -v "PKG_PROBLEM_$arch" '%s' ""
+		if [ "$arch" = arm64 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+			log "adding the arm64 architecture to dpkg (for libfmt-dev:arm64)"
+			dpkg --add-architecture arm64 ||
+				{ printf -v "PKG_PROBLEM_$arch" '%s' "dpkg --add-architecture arm64 failed"; continue; }
+		fi
+		pkg_install "${pkgs[@]}" || printf -v "PKG_PROBLEM_$arch" '%s' "$PKG_WHY"
+	done
 }
 
 # ---- one function per kind of VM ---------------------------------------------
@@ -220,11 +233,17 @@ install_packages
 mkdir -p "$RESULTS"
 t_all=$SECONDS
 for name in "${SELECTED[@]}"; do
-	log "=== vm $name ($(vm_field "$name" 2) kernel, $(vm_field "$name" 3))"
-	no_project=()
-	[ "$DO_PROJECT" = 1 ] || no_project=(--no-project)
-	WW_RUN_ID=$RUN_ID bash "$0" --run-one "$name" "${no_project[@]}" ||
-		log "vm $name: its run stopped with status $?"
+	arch=$(vm_field "$name" 3)
+	log "=== vm $name ($(vm_field "$name" 2) kernel, $arch)"
+	problem="PKG_PROBLEM_$arch"
+	if [ -n "${!problem}" ]; then
+		echo "FAIL (packages for $arch: ${!problem})" > "$RESULTS/$name"
+	else
+		no_project=()
+		[ "$DO_PROJECT" = 1 ] || no_project=(--no-project)
+		WW_RUN_ID=$RUN_ID bash "$0" --run-one "$name" "${no_project[@]}" ||
+			log "vm $name: its run stopped with status $?"
+	fi
 	if [ ! -s "$RESULTS/$name" ]; then
 		if [ -s "$RESULTS/$name.die" ]; then
 			echo "FAIL ($(cat "$RESULTS/$name.die"))" > "$RESULTS/$name"
