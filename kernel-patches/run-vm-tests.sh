@@ -1,25 +1,45 @@
 #!/bin/bash
-# Build Debian's linux-source-6.1 with the writewatch series, boot it under
-# QEMU (software emulation) with a busybox initramfs carrying the test
-# binaries, and do the same with Debian's stock 6.1 kernel image.
+# Boots the writewatch test VMs under qemu (software emulation, no KVM), each
+# with a busybox initramfs carrying the kernel-level test
+# (tests/pagemap_scan_test.c) and the project's Catch2 tests:
 #
-#   kernel-patches/run-vm-tests.sh [--patched-only|--stock-only] [--no-project]
+#   6.1-patched     Debian's linux-source-6.1 + the linux-6.1/ series, x86_64
+#   6.1-stock       Debian's own linux-image-6.1.0-N-amd64 (no WP_ASYNC, no
+#                   PAGEMAP_SCAN: the fallback must be chosen)
+#   6.12            Debian's linux-source-6.12 unpatched (mainline ABI), x86_64
+#   arm64-6.12-4k   the same source cross-built for arm64, 4 KiB pages
+#   arm64-6.12-16k  ... with 16 KiB pages
 #
-# Exit status 0 only if every test run in every VM passed.
+#   kernel-patches/run-vm-tests.sh [--vm NAME]... [--no-project]
+#       --vm NAME       run this VM (repeatable; default: all of them)
+#       --patched-only  same as --vm 6.1-patched
+#       --stock-only    same as --vm 6.1-stock
+#       --no-project    only the kernel-level test, not the project's tests
+#
+# Ends with one line per VM, "vm NAME: PASS (...)" or "vm NAME: FAIL (why)";
+# the exit status is 0 only if every VM passed. A built kernel's VM passes
+# when every test run inside passed (the kernel-level test; the project's
+# tests on the kernel backend, which must be the one they report, and on the
+# fault backend), a second boot under round-robin TCG reran the kernel-level
+# test, and the kernel logged no warning. The stock VM passes when the kernel
+# features are refused cleanly, the project picks the fault backend and
+# passes, and a forced kernel backend refuses with the skip status 77.
 #
 # Environment:
 #   WW_KWORK       work/cache directory (default: kernel-patches/work, gitignored)
-#   WW_JOBS        make -j value (default 3)
-#   WW_VM_TIMEOUT  seconds a VM may run (default 900)
+#   WW_JOBS        make/ninja -j value (default 3)
+#   WW_VM_TIMEOUT  seconds one VM boot may take (default 900)
 #   WW_STOCK_PKG   stock kernel package (default: newest linux-image-6.1.0-N-amd64)
 #   CONCURRENT_SECONDS  duration of the concurrent-writers check (default 2)
-#   WW_DEBUG=1     also merge kconfig.debug.fragment (DEBUG_VM, lockdep,
-#                  atomic-sleep checks) into the patched kernel's config
-#   WW_BZIMAGE     boot this patched bzImage instead of building one (for
-#                  iterating on the series in a kept build tree)
+#   WW_DEBUG=1     also merge kconfig/debug.fragment (DEBUG_VM, lockdep,
+#                  atomic-sleep checks) into every built kernel's config
+#   WW_BZIMAGE     boot this bzImage as 6.1-patched instead of building one
+#                  (for iterating on the series in a kept build tree)
 #
-# Build outputs are cached under $WW_KWORK keyed by a hash of the series and
-# the config fragment: a second run with the same series boots at once.
+# Kernel builds are cached under $WW_KWORK, keyed by a hash of the source
+# package's version, the config fragments and the patch series
+# (lib/kernel-build.sh); the project is built in the checkout (build-vm,
+# build-vm-arm64), never in the cache.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -28,265 +48,217 @@ source "$REPO/scripts/lib/fail-loudly.sh"
 WORK=${WW_KWORK:-$HERE/work}
 JOBS=${WW_JOBS:-3}
 VM_TIMEOUT=${WW_VM_TIMEOUT:-900}
-DO_PATCHED=1
-DO_STOCK=1
-DO_PROJECT=1
-for a in "$@"; do
-	case "$a" in
-	--patched-only) DO_STOCK=0 ;;
-	--stock-only) DO_PATCHED=0 ;;
-	--no-project) DO_PROJECT=0 ;;
-	*) echo "unknown argument: $a" >&2; exit 2 ;;
-	esac
-done
-
+CONCURRENT_SECONDS=${CONCURRENT_SECONDS:-2}
+RUN_ID=${WW_RUN_ID:-$$-$(date +%s)}
 log() { echo "[run-vm-tests $(date -u +%H:%M:%S)] $*"; }
+source "$HERE/lib/kernel-build.sh"
+source "$HERE/lib/guest.sh"
+source "$HERE/lib/boot.sh"
+
+# ---- the VMs ----------------------------------------------------------------
+# name | kind | arch | kernel source package | config fragments (kconfig/) | patch series dir
+VM_TABLE="
+6.1-patched    | built | x86_64 | linux-source-6.1  | common x86_64          | linux-6.1
+6.1-stock      | stock | x86_64 | -                 | -                      | -
+6.12           | built | x86_64 | linux-source-6.12 | common x86_64          | -
+arm64-6.12-4k  | built | arm64  | linux-source-6.12 | common arm64 arm64-4k  | -
+arm64-6.12-16k | built | arm64  | linux-source-6.12 | common arm64 arm64-16k | -
+"
+vm_field() { # NAME COLUMN(1-based): one cell of VM_TABLE
+	echo "$VM_TABLE" | awk -F'|' -v n="$1" -v c="$2" '
+		{ for (i = 1; i <= NF; i++) gsub(/^ +| +$/, "", $i) }
+		$1 == n { print $c; found = 1 } END { exit !found }'
+}
+ALL_VMS=$(echo "$VM_TABLE" | awk -F'|' 'NF > 1 { gsub(/ /, "", $1); print $1 }')
+
+SELECTED=()
+DO_PROJECT=1
+RUN_ONE=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--run-one) RUN_ONE=$2; shift ;; # internal: one VM, in its own process
+	--vm) [ $# -ge 2 ] || die "--vm needs a name (one of: $(echo $ALL_VMS))"
+		vm_field "$2" 1 >/dev/null || die "unknown VM '$2' (one of: $(echo $ALL_VMS))"
+		SELECTED+=("$2"); shift ;;
+	--patched-only) SELECTED+=(6.1-patched) ;;
+	--stock-only) SELECTED+=(6.1-stock) ;;
+	--no-project) DO_PROJECT=0 ;;
+	*) die "unknown argument: $1 (--vm NAME, --patched-only, --stock-only, --no-project)" ;;
+	esac
+	shift
+done
+[ ${#SELECTED[@]} -gt 0 ] || read -r -a SELECTED <<< "$(echo $ALL_VMS)"
+if [ "$DO_PROJECT" = 1 ] && ! { [ -f "$REPO/meson.build" ] && [ -f "$REPO/tests/meson.build" ]; }; then
+	log "no meson project in $REPO: project tests left out"
+	DO_PROJECT=0
+fi
 mkdir -p "$WORK"
 
 # ---- packages ---------------------------------------------------------------
-need=()
-for p in linux-source-6.1 qemu-system-x86 busybox-static bc flex bison \
-	libelf-dev libssl-dev cpio gcc make xz-utils meson ninja-build g++ \
-	catch2 pkg-config; do
-	dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-	log "installing: ${need[*]}"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
-fi
+# Installed per arch, so that a package one arch cannot have fails that
+# arch's VMs (their lines say why) and the others still run. Each arch needs
+# the common tools, its qemu, the kernel source packages of its selected VMs
+# and, for arm64, the cross toolchain and arm64 libraries (multiarch).
+COMMON_PACKAGES=(busybox-static bc flex bison libelf-dev libssl-dev cpio gcc make xz-utils
+	meson ninja-build g++ catch2 pkg-config libfmt-dev libwine-dev)
+ARCH_PACKAGES_x86_64=(qemu-system-x86)
+ARCH_PACKAGES_arm64=(qemu-system-arm gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libfmt-dev:arm64)
 
-# ---- patched kernel ---------------------------------------------------------
-SERIES=$(ls "$HERE"/linux-6.1/*.patch | sort)
-FRAGMENTS="$HERE/kconfig.fragment"
-[ "${WW_DEBUG:-0}" = 1 ] && FRAGMENTS="$FRAGMENTS $HERE/kconfig.debug.fragment"
-KEY=$(cat $SERIES $FRAGMENTS | sha256sum | cut -c1-16)
-SRC=$WORK/linux-src-$KEY
-BUILD=$WORK/linux-build-$KEY
-BZIMAGE=$BUILD/arch/x86/boot/bzImage
-
-build_kernel() {
-	local t0=$SECONDS
-	if [ ! -f "$SRC/.ww-patched" ]; then
-		log "unpacking /usr/src/linux-source-6.1.tar.xz"
-		rm -rf "$SRC" "$SRC.tmp"
-		mkdir -p "$SRC.tmp"
-		tar -xf /usr/src/linux-source-6.1.tar.xz -C "$SRC.tmp" --strip-components=1
-		for p in $SERIES; do
-			log "applying $(basename "$p")"
-			patch -d "$SRC.tmp" -p1 -s --no-backup-if-mismatch < "$p"
-		done
-		touch "$SRC.tmp/.ww-patched"
-		mv "$SRC.tmp" "$SRC"
-	fi
-	log "kernel version: $(make -s -C "$SRC" kernelversion)"
-	mkdir -p "$BUILD"
-	if [ ! -f "$BUILD/.config" ]; then
-		make -s -C "$SRC" O="$BUILD" tinyconfig >/dev/null
-		"$SRC/scripts/kconfig/merge_config.sh" -m -O "$BUILD" "$BUILD/.config" \
-			$FRAGMENTS >/dev/null
-		make -s -C "$SRC" O="$BUILD" olddefconfig >/dev/null
-		for c in USERFAULTFD PTE_MARKER_UFFD_WP HAVE_ARCH_USERFAULTFD_WP \
-			TRANSPARENT_HUGEPAGE SHMEM PROC_PAGE_MONITOR BLK_DEV_INITRD; do
-			grep -q "^CONFIG_$c=y" "$BUILD/.config" || {
-				echo "config lacks CONFIG_$c" >&2; exit 1; }
-		done
-	fi
-	log "building bzImage (make -j$JOBS), log: $BUILD/make.log"
-	if ! make -C "$SRC" O="$BUILD" -j"$JOBS" bzImage > "$BUILD/make.log" 2>&1; then
-		tail -40 "$BUILD/make.log"
-		die "the kernel build failed (log: $BUILD/make.log)"
-	fi
-	log "kernel built in $((SECONDS - t0)) s"
-}
-
-if [ "$DO_PATCHED" = 1 ]; then
-	if [ -n "${WW_BZIMAGE:-}" ]; then
-		BZIMAGE=$WW_BZIMAGE
-		log "using prebuilt $BZIMAGE"
-	elif [ -f "$BZIMAGE" ] && [ -f "$BUILD/.ww-done" ]; then
-		log "cached kernel $BZIMAGE (series $KEY)"
-	else
-		build_kernel
-		touch "$BUILD/.ww-done"
-	fi
-fi
-
-# ---- stock kernel -----------------------------------------------------------
-STOCK_DIR=$WORK/stock
-if [ "$DO_STOCK" = 1 ]; then
-	mkdir -p "$STOCK_DIR"
-	PKG=${WW_STOCK_PKG:-}
-	# A package downloaded by an earlier run, else the newest one apt knows.
-	if [ -z "$PKG" ]; then
-		PKG=$(find "$STOCK_DIR" -maxdepth 1 -name 'linux-image-6.1.0-*-amd64_*.deb' -printf '%f\n' |
-			sed 's|_.*||' | sort -V | tail -n 1)
-	fi
-	if [ -z "$PKG" ]; then
-		stock_pattern='^linux-image-6.1.0-[0-9]+-amd64$'
-		[ -n "$(apt-cache search --names-only "$stock_pattern" 2>/dev/null)" ] ||
-			apt-get update -qq || die "apt-get update failed"
-		PKG=$(apt-cache search --names-only "$stock_pattern" | awk '{print $1}' | sort -V | tail -n 1)
-		[ -n "$PKG" ] || die "apt knows no package matching $stock_pattern"
-	fi
-	if [ -z "$(find "$STOCK_DIR" -maxdepth 1 -name "${PKG}_*.deb")" ]; then
-		log "downloading $PKG"
-		(cd "$STOCK_DIR" && apt-get -q -o APT::Sandbox::User=root download "$PKG") || die "apt-get download $PKG failed"
-	fi
-	if [ ! -d "$STOCK_DIR/root-$PKG" ]; then
-		dpkg -x "$(ls "$STOCK_DIR/$PKG"_*.deb | head -1)" "$STOCK_DIR/root-$PKG"
-	fi
-	STOCK_VMLINUZ=$(ls "$STOCK_DIR/root-$PKG"/boot/vmlinuz-* | head -1)
-	log "stock kernel: $STOCK_VMLINUZ"
-fi
-
-# ---- test binaries ----------------------------------------------------------
-TESTS=$WORK/tests-bin
-rm -rf "$TESTS"
-mkdir -p "$TESTS"
-gcc -O2 -Wall -static -pthread -I"$HERE/../src/writewatch" -o "$TESTS/pagemap_scan_test" "$HERE/tests/pagemap_scan_test.c"
-
-PROJECT_TESTS=""
-# Debian ships fmt only as a shared library, so the project's test binary
-# cannot be linked fully static: it goes into the initramfs together with
-# the shared libraries ldd names and the dynamic loader.
-if [ "$DO_PROJECT" = 1 ] && [ -f "$REPO/meson.build" ] && [ -f "$REPO/tests/meson.build" ]; then
-	# In the checkout, not the cache: a cached build tree would keep building
-	# whichever checkout configured it first.
-	PB=$REPO/build-vm
-	log "building the project in $PB"
-	if [ ! -f "$PB/build.ninja" ]; then
-		meson setup "$PB" "$REPO" --buildtype=debugoptimized -Dtests=true \
-			> "$WORK/project-meson.log" 2>&1 || { tail -30 "$WORK/project-meson.log"; die "meson setup of the project failed"; }
-	fi
-	if ninja -C "$PB" -j"$JOBS" > "$WORK/project-ninja.log" 2>&1; then
-		if [ -x "$PB/tests/writewatch-tests" ]; then
-			cp "$PB/tests/writewatch-tests" "$TESTS/"
-			PROJECT_TESTS=writewatch-tests
-		else
-			log "no tests/writewatch-tests in the project build: project tests skipped"
-		fi
-	else
-		tail -30 "$WORK/project-ninja.log"
-		die "the project build failed (log: $WORK/project-ninja.log)"
-	fi
-fi
-
-# ---- initramfs --------------------------------------------------------------
-INITRD=$WORK/initramfs.cpio.gz
-ROOT=$WORK/initramfs-root
-rm -rf "$ROOT"
-mkdir -p "$ROOT"/{bin,proc,sys,dev,tmp,tests}
-cp /bin/busybox "$ROOT/bin/busybox"
-cp "$TESTS"/* "$ROOT/tests/"
-if [ -n "$PROJECT_TESTS" ]; then
-	mkdir -p "$ROOT/lib"
-	# ldd the binary where it was built: its rpath is relative to it.
-	for lib in $(ldd "$PB/tests/writewatch-tests" | grep -o '/[^ ]*'); do
-		case "$lib" in
-		*/ld-linux*) mkdir -p "$ROOT$(dirname "$lib")"; cp -L "$lib" "$ROOT$lib" ;;
-		*) cp -L "$lib" "$ROOT/lib/" ;;
-		esac
+# pkg_install PACKAGES...: installs those missing; on failure returns 1 with
+# the reason in PKG_WHY.
+pkg_install() {
+	local need=() p
+	for p; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 	done
-fi
-cat > "$ROOT/init" <<'EOF'
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev 2>/dev/null
-mount -t tmpfs tmp /tmp
-export LD_LIBRARY_PATH=/lib
-mode=patched
-case " $(cat /proc/cmdline) " in
-*" ww.mode=stock "*) mode=stock ;;
-*" ww.mode=kernelonly "*) mode=kernelonly ;;
-esac
-secs=2
-for w in $(cat /proc/cmdline); do case "$w" in ww.secs=*) secs=${w#ww.secs=} ;; esac; done
-echo "WW-KERNEL $(uname -r) mode=$mode cpus=$(grep -c ^processor /proc/cpuinfo)"
-run() { # name, command...
-	name=$1; shift
-	echo "WW-BEGIN $name"
-	"$@"
-	echo "WW-RESULT $name rc=$?"
+	[ ${#need[@]} -gt 0 ] || return 0
+	log "installing: ${need[*]}"
+	apt-get update -qq || { PKG_WHY="apt-get update failed"; return 1; }
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null ||
+		{ PKG_WHY="apt-get install ${need[*]} failed"; return 1; }
 }
-cd /tmp
-if [ "$mode" = kernelonly ]; then
-	CONCURRENT_SECONDS=$secs run pagemap_scan_test /tests/pagemap_scan_test
-elif [ "$mode" = patched ]; then
-	CONCURRENT_SECONDS=$secs run pagemap_scan_test /tests/pagemap_scan_test
-	if [ -x /tests/writewatch-tests ]; then
-		WRITEWATCH_BACKEND=kernel run writewatch-tests-kernel /tests/writewatch-tests
-		WRITEWATCH_BACKEND=fault run writewatch-tests-fault /tests/writewatch-tests
-	fi
-else
-	run pagemap_scan_test-unsupported /tests/pagemap_scan_test --expect-unsupported
-	if [ -x /tests/writewatch-tests ]; then
-		WRITEWATCH_BACKEND=auto run writewatch-tests-auto /tests/writewatch-tests
-		# The kernel backend must refuse cleanly here (Catch2 runner: 77).
-		WRITEWATCH_BACKEND=kernel /tests/writewatch-tests >/dev/null 2>/tmp/k.err
-		rc=$?
-		cat /tmp/k.err | head -3
-		[ $rc = 77 ]; echo "WW-RESULT writewatch-tests-kernel-refused rc=$?"
-	fi
-fi
-echo WW-DONE
-reboot -f
-EOF
-chmod +x "$ROOT/init"
-(cd "$ROOT" && find . | cpio -o -H newc --quiet | gzip -1) > "$INITRD"
 
-# ---- boot -------------------------------------------------------------------
-overall=0
-boot() { # name kernel extra-append [qemu accel]
-	local name=$1 kernel=$2 append=$3 accel=${4:-tcg} out=$WORK/vm-$1.log t0=$SECONDS
-	log "booting $name ($kernel, -accel $accel), serial log: $out"
-	timeout "$VM_TIMEOUT" qemu-system-x86_64 -accel "$accel" -nographic -no-reboot -smp 2 -m 2048 \
-		-kernel "$kernel" -initrd "$INITRD" \
-		-append "console=ttyS0 panic=-1 ww.secs=${CONCURRENT_SECONDS:-2} $append" \
-		< /dev/null > "$out" 2>&1 || true
-	local dt=$((SECONDS - t0))
-	tr -d '\r' < "$out" | grep -o 'WW-KERNEL.*' || true
-	tr -d '\r' < "$out" | sed 's/\x1b\[[0-9;]*m//g' | grep -E '^(WW-B|WW-R|WW-D|FAIL |SKIP |INFO |[0-9]+ passed|test cases|All tests|writewatch tests:|SKIP:)' || true
-	if ! grep -q '^WW-DONE' <(tr -d '\r' < "$out"); then
-		log "$name: VM did not finish (timeout or crash); last lines:"
-		tail -30 "$out"
-		overall=1
-		return
-	fi
-	# The backend the project picked must be the one this kernel allows.
-	local want=""
-	case "$name" in
-	patched-rr) want="" ;;
-	patched) want="writewatch tests: backend kernel" ;;
-	stock) want="writewatch tests: backend fault" ;;
-	esac
-	if [ -n "$PROJECT_TESTS" ] && ! grep -q "$want" "$out"; then
-		log "$name: expected '$want' in the output"
-		overall=1
-	fi
-	if grep -qE 'WARNING: |BUG: |Oops|Kernel panic' "$out"; then
-		log "$name: the kernel logged a warning or bug:"
-		grep -E -A20 'WARNING: |BUG: |Oops|Kernel panic' "$out" | head -60
-		overall=1
-	fi
-	if grep -E '^WW-RESULT .* rc=[1-9]' <(tr -d '\r' < "$out") >/dev/null; then
-		log "$name: FAILED ($dt s)"
-		overall=1
+# install_packages: for every arch among the selected VMs; sets
+# PKG_PROBLEM_<arch> (empty when all is there).
+install_packages() {
+	local arch name pkgs p
+	for arch in $(for name in "${SELECTED[@]}"; do vm_field "$name" 3; done | sort -u); do
+		pkgs="ARCH_PACKAGES_$arch[@]"
+		pkgs=("${COMMON_PACKAGES[@]}" "${!pkgs}")
+		for name in "${SELECTED[@]}"; do
+			p=$(vm_field "$name" 4)
+			[ "$(vm_field "$name" 3)" != "$arch" ] || [ "$p" = - ] || pkgs+=("$p")
+		done
+		printf -v "PKG_PROBLEM_$arch" '%s' ""
+		if [ "$arch" = arm64 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+			log "adding the arm64 architecture to dpkg (for libfmt-dev:arm64)"
+			dpkg --add-architecture arm64 ||
+				{ printf -v "PKG_PROBLEM_$arch" '%s' "dpkg --add-architecture arm64 failed"; continue; }
+		fi
+		pkg_install "${pkgs[@]}" || printf -v "PKG_PROBLEM_$arch" '%s' "$PKG_WHY"
+	done
+}
+
+# ---- one function per kind of VM ---------------------------------------------
+# Each runs in its own process (this script with --run-one NAME, so that a
+# die stops that VM alone) and writes its verdict to $RESULTS/NAME: "PASS
+# (...)" or "FAIL (...)"; a die leaves its reason in $RESULTS/NAME.die.
+RESULTS=$WORK/results-$RUN_ID
+
+# vm_built NAME: a kernel built from a Debian source package (lib/kernel-build.sh),
+# booted twice: everything under multi-threaded TCG, then the kernel-level
+# test alone under round-robin TCG. On a loaded host the guest's writer
+# threads can crawl under MTTCG (a few hundred writes a second were seen
+# while another build ran); round-robin TCG interleaves the vCPUs and still
+# lets the concurrent-writer check do millions of writes.
+vm_built() {
+	local name=$1 arch pkg fragments="" patches="" f series image want=""
+	arch=$(vm_field "$name" 3)
+	pkg=$(vm_field "$name" 4)
+	for f in $(vm_field "$name" 5); do fragments="$fragments $HERE/kconfig/$f.fragment"; done
+	[ "${WW_DEBUG:-0}" = 1 ] && fragments="$fragments $HERE/kconfig/debug.fragment"
+	series=$(vm_field "$name" 6)
+	[ "$series" = - ] || patches=$(ls "$HERE/$series"/*.patch | sort)
+	if [ "$name" = 6.1-patched ] && [ -n "${WW_BZIMAGE:-}" ]; then
+		image=$WW_BZIMAGE
+		K_BUILT="prebuilt $image"
+		log "$name: using prebuilt $image"
 	else
-		log "$name: passed ($dt s)"
+		kernel_build image "$pkg" "$arch" "$fragments" "$patches"
 	fi
+	guest_initramfs "$arch"
+	[ "$G_PROJECT" = 1 ] && want=kernel
+	boot_vm "$WORK/vm-$name.log" "$arch" "$image" "$G_INITRD" tcg "ww.mode=full"
+	local full_s=$B_SECONDS
+	boot_check "$WORK/vm-$name.log" "$want"
+	local ok=$B_OK passed=$B_PASSED why=$B_WHY
+	boot_vm "$WORK/vm-$name-rr.log" "$arch" "$image" "$G_INITRD" tcg,thread=single "ww.mode=kernelonly"
+	boot_check "$WORK/vm-$name-rr.log" ""
+	local version
+	version=$(boot_clean_log "$WORK/vm-$name.log" | sed -n 's/.*WW-KERNEL \([^ ]*\).*/\1/p' | head -1)
+	[ -z "$B_PASSED" ] || passed="${passed:+$passed; }round-robin TCG: $B_PASSED"
+	if [ "$ok" = 1 ] && [ "$B_OK" = 1 ]; then
+		echo "PASS (${version:-?}: $passed; kernel $K_BUILT, VMs ${full_s}+${B_SECONDS} s)"
+	else
+		[ "$B_OK" = 1 ] || why="${why:+$why; }round-robin TCG boot: $B_WHY"
+		echo "FAIL (${version:-?}: $why; passed: ${passed:-nothing})"
+	fi > "$RESULTS/$name"
 }
 
-# Multi-threaded TCG runs the two vCPUs really in parallel, but on a loaded
-# host the guest's writer threads can crawl there (a few hundred writes a
-# second were seen while another build ran); round-robin TCG interleaves
-# the vCPUs and still lets the concurrent-writer check do millions of
-# writes. Run the kernel test under both.
-[ "$DO_PATCHED" = 1 ] && boot patched "$BZIMAGE" ""
-[ "$DO_PATCHED" = 1 ] && boot patched-rr "$BZIMAGE" "ww.mode=kernelonly" "tcg,thread=single"
-[ "$DO_STOCK" = 1 ] && boot stock "$STOCK_VMLINUZ" "ww.mode=stock quiet"
+# vm_stock NAME: Debian's own 6.1 kernel image, which lacks WP_ASYNC and
+# PAGEMAP_SCAN: the kernel-level test checks that they are refused, the
+# project must fall back to the fault backend.
+vm_stock() {
+	local name=$1 dir=$WORK/stock pkg=${WW_STOCK_PKG:-} pattern vmlinuz want=""
+	mkdir -p "$dir"
+	# A package downloaded by an earlier run, else the newest one apt knows.
+	[ -n "$pkg" ] || pkg=$(find "$dir" -maxdepth 1 -name 'linux-image-6.1.0-*-amd64_*.deb' -printf '%f\n' |
+		sed 's|_.*||' | sort -V | tail -n 1)
+	if [ -z "$pkg" ]; then
+		pattern='^linux-image-6.1.0-[0-9]+-amd64$'
+		[ -n "$(apt-cache search --names-only "$pattern" 2>/dev/null)" ] ||
+			apt-get update -qq || die "apt-get update failed"
+		pkg=$(apt-cache search --names-only "$pattern" | awk '{print $1}' | sort -V | tail -n 1)
+		[ -n "$pkg" ] || die "apt knows no package matching $pattern"
+	fi
+	if [ -z "$(find "$dir" -maxdepth 1 -name "${pkg}_*.deb")" ]; then
+		log "downloading $pkg"
+		(cd "$dir" && apt-get -q -o APT::Sandbox::User=root download "$pkg") ||
+			die "apt-get download $pkg failed"
+	fi
+	if [ ! -d "$dir/root-$pkg" ]; then
+		dpkg -x "$(ls "$dir/$pkg"_*.deb | head -1)" "$dir/root-$pkg.tmp" ||
+			die "dpkg -x of $pkg failed"
+		mv "$dir/root-$pkg.tmp" "$dir/root-$pkg"
+	fi
+	vmlinuz=$(ls "$dir/root-$pkg"/boot/vmlinuz-* | head -1)
+	guest_initramfs x86_64
+	[ "$G_PROJECT" = 1 ] && want=fault
+	boot_vm "$WORK/vm-$name.log" x86_64 "$vmlinuz" "$G_INITRD" tcg "ww.mode=stock quiet"
+	boot_check "$WORK/vm-$name.log" "$want"
+	if [ "$B_OK" = 1 ]; then
+		echo "PASS ($pkg: $B_PASSED; VM ${B_SECONDS} s)"
+	else
+		echo "FAIL ($pkg: $B_WHY; passed: ${B_PASSED:-nothing})"
+	fi > "$RESULTS/$name"
+}
 
-if [ $overall = 0 ]; then log "ALL PASSED"; else log "SOME FAILED"; fi
+# ---- run them ---------------------------------------------------------------
+if [ -n "$RUN_ONE" ]; then
+	die() { printf '%s: %s\n' "${BASH_SOURCE[1]##*/}" "$*" >&2; echo "$*" > "$RESULTS/$RUN_ONE.die"; exit 1; }
+	"vm_$(vm_field "$RUN_ONE" 2)" "$RUN_ONE"
+	exit 0
+fi
+install_packages
+mkdir -p "$RESULTS"
+t_all=$SECONDS
+for name in "${SELECTED[@]}"; do
+	arch=$(vm_field "$name" 3)
+	log "=== vm $name ($(vm_field "$name" 2) kernel, $arch)"
+	problem="PKG_PROBLEM_$arch"
+	if [ -n "${!problem}" ]; then
+		echo "FAIL (packages for $arch: ${!problem})" > "$RESULTS/$name"
+	else
+		no_project=()
+		[ "$DO_PROJECT" = 1 ] || no_project=(--no-project)
+		WW_RUN_ID=$RUN_ID bash "$0" --run-one "$name" "${no_project[@]}" ||
+			log "vm $name: its run stopped with status $?"
+	fi
+	if [ ! -s "$RESULTS/$name" ]; then
+		if [ -s "$RESULTS/$name.die" ]; then
+			echo "FAIL ($(cat "$RESULTS/$name.die"))" > "$RESULTS/$name"
+		else
+			echo "FAIL (a command of its run failed: see the error printed above)" > "$RESULTS/$name"
+		fi
+	fi
+	log "vm $name: $(cat "$RESULTS/$name")"
+done
+
+log "all VMs done in $((SECONDS - t_all)) s"
+overall=0
+for name in "${SELECTED[@]}"; do
+	echo "vm $name: $(cat "$RESULTS/$name")"
+	case "$(cat "$RESULTS/$name")" in PASS*) ;; *) overall=1 ;; esac
+done
+rm -rf "$RESULTS"
 exit $overall

@@ -1,0 +1,140 @@
+# Sourced by run-vm-tests.sh: what goes into a VM, per arch. Needs HERE,
+# REPO, WORK, JOBS, DO_PROJECT, RUN_ID, log and die from the caller.
+#
+# guest_initramfs ARCH builds, once per run and arch, $WORK/ARCH/initramfs.cpio.gz
+# holding busybox, guest/init, tests/pagemap_scan_test (static) and, unless
+# --no-project, the project's tests/writewatch-tests with its shared
+# libraries (Debian ships fmt only as a shared library) and the dynamic
+# loader. It sets G_INITRD and G_PROJECT (1 if writewatch-tests is inside).
+
+# guest_arch_settings ARCH: sets G_CC (C compiler for static test programs),
+# G_READELF, G_LIBDIRS (where the arch's shared libraries live, in search
+# order), G_BUSYBOX (a static busybox for ARCH, fetched if need be) and
+# G_CROSS (a meson cross file, empty for a native build).
+guest_arch_settings() {
+	case "$1" in
+	x86_64)
+		G_CC=gcc
+		G_READELF=readelf
+		G_LIBDIRS="/lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu"
+		G_BUSYBOX=/bin/busybox
+		G_CROSS="" ;;
+	arm64)
+		G_CC=aarch64-linux-gnu-gcc
+		G_READELF=aarch64-linux-gnu-readelf
+		# libc6:arm64 and the cross toolchain's own copies: the multiarch
+		# ones first, so libc and its loader come from one package.
+		G_LIBDIRS="/lib/aarch64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/aarch64-linux-gnu/lib"
+		G_BUSYBOX=$(guest_fetch_busybox arm64)
+		G_CROSS=$HERE/cross/aarch64-linux-gnu.ini ;;
+	*) die "guest_arch_settings: unknown arch '$1' (x86_64 or arm64)" ;;
+	esac
+}
+
+# guest_fetch_busybox ARCH: prints the path of busybox-static for a foreign
+# arch, downloaded with apt-get and unpacked with dpkg -x (installing it
+# would replace the host's busybox-static). Cached under $WORK/ARCH.
+guest_fetch_busybox() {
+	local arch=$1 dir=$WORK/$1/busybox deb
+	if [ ! -x "$dir/root/bin/busybox" ]; then
+		rm -rf "$dir" && mkdir -p "$dir"
+		(cd "$dir" && apt-get -q -o APT::Sandbox::User=root download "busybox-static:$arch" >&2) ||
+			die "guest_fetch_busybox: apt-get download busybox-static:$arch failed"
+		deb=$(ls "$dir"/busybox-static_*.deb) || die "guest_fetch_busybox: no .deb in $dir"
+		dpkg -x "$deb" "$dir/root" || die "guest_fetch_busybox: dpkg -x $deb failed"
+		[ -x "$dir/root/bin/busybox" ] || die "guest_fetch_busybox: $deb has no bin/busybox"
+	fi
+	echo "$dir/root/bin/busybox"
+}
+
+# guest_project_build ARCH: builds tests/writewatch-tests for ARCH in the
+# checkout (build-vm, build-vm-arm64): a build tree in the cache would keep
+# building whichever checkout configured it first. Prints the binary's path.
+guest_project_build() {
+	local arch=$1 pb=$REPO/build-vm setup_args=()
+	if [ "$arch" != x86_64 ]; then
+		pb=$REPO/build-vm-$arch
+		setup_args=(--cross-file "$G_CROSS")
+	fi
+	log "building the project for $arch in $pb" >&2
+	if [ ! -f "$pb/build.ninja" ]; then
+		meson setup "$pb" "$REPO" --buildtype=debugoptimized -Dtests=true "${setup_args[@]}" \
+			> "$WORK/$arch/project-meson.log" 2>&1 ||
+			{ tail -30 "$WORK/$arch/project-meson.log" >&2
+			  die "meson setup of the project for $arch failed (log: $WORK/$arch/project-meson.log)"; }
+	fi
+	ninja -C "$pb" -j"$JOBS" tests/writewatch-tests > "$WORK/$arch/project-ninja.log" 2>&1 ||
+		{ tail -30 "$WORK/$arch/project-ninja.log" >&2
+		  die "the project build for $arch failed (log: $WORK/$arch/project-ninja.log)"; }
+	[ -x "$pb/tests/writewatch-tests" ] ||
+		die "guest_project_build: no $pb/tests/writewatch-tests after the build"
+	echo "$pb/tests/writewatch-tests"
+}
+
+# guest_find_lib NAME RUNPATH_DIRS: prints the first NAME in the binary's
+# runpath, then in G_LIBDIRS.
+guest_find_lib() {
+	local name=$1 d
+	for d in $2 $G_LIBDIRS; do
+		[ -e "$d/$name" ] && { echo "$d/$name"; return; }
+	done
+	die "guest_find_lib: $name not found in $2 $G_LIBDIRS"
+}
+
+# guest_copy_libs BINARY ROOT: copies the shared libraries BINARY needs
+# (recursively, read with readelf, so it works for a foreign arch too) into
+# ROOT/lib, and its dynamic loader to the path the binary names.
+guest_copy_libs() {
+	local bin=$1 root=$2 interp queue=("$1") seen=" " f dir runpath lib name
+	interp=$("$G_READELF" -l "$bin" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+	[ -n "$interp" ] || die "guest_copy_libs: $bin names no program interpreter"
+	mkdir -p "$root/lib" "$root$(dirname "$interp")"
+	cp -L "$(guest_find_lib "$(basename "$interp")" "$(dirname "$interp")")" "$root$interp"
+	while [ ${#queue[@]} -gt 0 ]; do
+		f=${queue[0]}; queue=("${queue[@]:1}")
+		dir=$(dirname "$f")
+		runpath=$("$G_READELF" -d "$f" | sed -n 's/.*R\(UN\)\{0,1\}PATH.*\[\(.*\)\]/\2/p' |
+			sed "s|\$ORIGIN|$dir|g" | tr ':' ' ')
+		for name in $("$G_READELF" -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+			case "$seen" in *" $name "*) continue ;; esac
+			seen="$seen$name "
+			[ "$name" = "$(basename "$interp")" ] && continue
+			lib=$(guest_find_lib "$name" "$runpath")
+			cp -L "$lib" "$root/lib/$name"
+			queue+=("$lib")
+		done
+	done
+}
+
+guest_initramfs() {
+	local arch=$1 dir=$WORK/$1 root project_bin=""
+	G_INITRD=$dir/initramfs.cpio.gz
+	# Once per run (the VMs run in subshells, so the mark is a file).
+	if [ -f "$dir/built-in-run-$RUN_ID" ]; then
+		G_PROJECT=$(cat "$dir/built-in-run-$RUN_ID")
+		return
+	fi
+	guest_arch_settings "$arch"
+	mkdir -p "$dir"
+	root=$dir/initramfs-root
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,proc,sys,dev,tmp,tests}
+	cp "$G_BUSYBOX" "$root/bin/busybox"
+	cp "$HERE/guest/init" "$root/init"
+	chmod +x "$root/init"
+	"$G_CC" -O2 -Wall -static -pthread -I"$REPO/src/writewatch" -o "$root/tests/pagemap_scan_test" \
+		"$HERE/tests/pagemap_scan_test.c" ||
+		die "guest_initramfs: compiling tests/pagemap_scan_test.c for $arch ($G_CC) failed"
+	G_PROJECT=0
+	if [ "$DO_PROJECT" = 1 ]; then
+		project_bin=$(guest_project_build "$arch")
+		cp "$project_bin" "$root/tests/"
+		guest_copy_libs "$project_bin" "$root"
+		G_PROJECT=1
+	fi
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$G_INITRD" ||
+		die "guest_initramfs: packing $G_INITRD failed"
+	rm -f "$dir"/built-in-run-*
+	echo "$G_PROJECT" > "$dir/built-in-run-$RUN_ID"
+	log "initramfs for $arch: $G_INITRD ($(du -h "$G_INITRD" | cut -f1), project tests: $([ "$G_PROJECT" = 1 ] && echo yes || echo no))"
+}
