@@ -51,11 +51,12 @@ TEST_CASE("reservations are 64K aligned and sizes rounded to pages", "[allocatio
 
 TEST_CASE("committing pages inside a watched reservation keeps them watched", "[allocation]")
 {
-    WatchedRegion region(8, MEM_RESERVE | MEM_WRITE_WATCH, PAGE_NOACCESS);
-    REQUIRE(VirtualAlloc(region.page_ptr(2), 3 * page, MEM_COMMIT, PAGE_READWRITE) == region.page_ptr(2));
+    const size_t u = unit();
+    WatchedRegion region(8 * u, MEM_RESERVE | MEM_WRITE_WATCH, PAGE_NOACCESS);
+    REQUIRE(VirtualAlloc(region.page_ptr(2 * u), 3 * u * page, MEM_COMMIT, PAGE_READWRITE) == region.page_ptr(2 * u));
     CHECK(written_pages(region.base(), region.size()).empty());
-    region.page_ptr(3)[10] = 1;
-    CHECK(written_pages(region.base(), region.size()) == std::vector<size_t>{3});
+    region.page_ptr(3 * u)[10] = 1;
+    CHECK(written_pages(region.base(), region.size()) == units({3}));
 }
 
 TEST_CASE("reserved-only pages are clean; get and reset on them succeed", "[allocation]")
@@ -72,7 +73,7 @@ TEST_CASE("a reservation at a chosen address, and a conflicting one", "[allocati
     REQUIRE(VirtualFree(first, 0, MEM_RELEASE));
     char *again = static_cast<char *>(
         VirtualAlloc(first + 0x10000 + 123, page, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH, PAGE_READWRITE));
-    REQUIRE(again == first + 0x10000);
+    REQUIRE(static_cast<void *>(again) == static_cast<void *>(first + 0x10000));
     SetLastError(0xdeadbeef);
     CHECK(VirtualAlloc(first + 0x10000, page, MEM_RESERVE, PAGE_READWRITE) == nullptr);
     CHECK(GetLastError() == ERROR_INVALID_ADDRESS);

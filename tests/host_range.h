@@ -2,6 +2,7 @@
 // host such as Wine's ntdll would; unregistered and unmapped at scope exit.
 #pragma once
 
+#include "page_units.h"
 #include "writewatch/writewatch.h"
 
 #include <sys/mman.h>

@@ -13,25 +13,26 @@ using namespace test;
 
 TEST_CASE("VirtualProtect does not change watch state", "[protect]")
 {
-    WatchedRegion region(8);
-    region.page_ptr(1)[0] = 1;
+    const size_t u = unit();
+    WatchedRegion region(8 * u);
+    region.page_ptr(1 * u)[0] = 1;
     DWORD old = 0;
     REQUIRE(VirtualProtect(region.base(), region.size(), PAGE_READONLY, &old));
     CHECK(old == PAGE_READWRITE);
-    CHECK(written_pages(region.base(), region.size()) == std::vector<size_t>{1});
+    CHECK(written_pages(region.base(), region.size()) == units({1}));
     REQUIRE(VirtualProtect(region.base(), region.size(), PAGE_READWRITE, &old));
     CHECK(old == PAGE_READONLY);
-    CHECK(written_pages(region.base(), region.size()) == std::vector<size_t>{1});
-    region.page_ptr(5)[0] = 1;
-    CHECK(written_pages(region.base(), region.size(), WRITE_WATCH_FLAG_RESET) == std::vector<size_t>{1, 5});
+    CHECK(written_pages(region.base(), region.size()) == units({1}));
+    region.page_ptr(5 * u)[0] = 1;
+    CHECK(written_pages(region.base(), region.size(), WRITE_WATCH_FLAG_RESET) == units({1, 5}));
     // A reset while read-only, then writable again: new writes are tracked.
-    region.page_ptr(6)[0] = 1;
-    REQUIRE(VirtualProtect(region.page_ptr(6), page, PAGE_READONLY, &old));
+    region.page_ptr(6 * u)[0] = 1;
+    REQUIRE(VirtualProtect(region.page_ptr(6 * u), u * page, PAGE_READONLY, &old));
     CHECK(ResetWriteWatch(region.base(), region.size()) == 0);
-    REQUIRE(VirtualProtect(region.page_ptr(6), page, PAGE_EXECUTE_READWRITE, &old));
+    REQUIRE(VirtualProtect(region.page_ptr(6 * u), u * page, PAGE_EXECUTE_READWRITE, &old));
     CHECK(written_pages(region.base(), region.size()).empty());
-    region.page_ptr(6)[1] = 1;
-    CHECK(written_pages(region.base(), region.size()) == std::vector<size_t>{6});
+    region.page_ptr(6 * u)[1] = 1;
+    CHECK(written_pages(region.base(), region.size()) == units({6}));
 }
 
 TEST_CASE("VirtualQuery reports regions as if there were no watch", "[query]")
@@ -76,18 +77,19 @@ TEST_CASE("VirtualProtect argument rules", "[protect][errors]")
 
 TEST_CASE("MEM_RESET neither marks pages written nor cleans written ones", "[reset_memory]")
 {
-    WatchedRegion region(8);
-    region.page_ptr(1)[0] = 1;
-    region.page_ptr(3)[0] = 1;
+    const size_t u = unit();
+    WatchedRegion region(8 * u);
+    region.page_ptr(1 * u)[0] = 1;
+    region.page_ptr(3 * u)[0] = 1;
     REQUIRE(VirtualAlloc(region.base(), region.size(), MEM_RESET, PAGE_READWRITE) == region.base());
-    CHECK(written_pages(region.base(), region.size()) == std::vector<size_t>{1, 3});
+    CHECK(written_pages(region.base(), region.size()) == units({1, 3}));
     // Reading the reset memory does not count as a write either.
     volatile char sink = 0;
     for (size_t i = 0; i < region.pages(); ++i)
         sink = sink + region.page_ptr(i)[0];
-    CHECK(written_pages(region.base(), region.size()) == std::vector<size_t>{1, 3});
-    region.page_ptr(6)[0] = 1;
-    CHECK(written_pages(region.base(), region.size()) == std::vector<size_t>{1, 3, 6});
+    CHECK(written_pages(region.base(), region.size()) == units({1, 3}));
+    region.page_ptr(6 * u)[0] = 1;
+    CHECK(written_pages(region.base(), region.size()) == units({1, 3, 6}));
 }
 
 TEST_CASE("decommit of the whole allocation with size 0", "[decommit]")
@@ -102,42 +104,45 @@ TEST_CASE("decommit of the whole allocation with size 0", "[decommit]")
 
 TEST_CASE("read(2) into watched memory counts as a write", "[kernel_write]")
 {
-    WatchedRegion region(4);
+    const size_t u = unit();
+    WatchedRegion region(4 * u);
     int fds[2];
     REQUIRE(pipe(fds) == 0);
     const char message[] = "kernel write";
     REQUIRE(write(fds[1], message, sizeof(message)) == (ssize_t)sizeof(message));
     // The fault backend needs to be told; the kernel backend ignores the call.
-    REQUIRE(ww_prepare_kernel_write(region.page_ptr(2) + 100, sizeof(message)) == WW_STATUS_SUCCESS);
-    CHECK(read(fds[0], region.page_ptr(2) + 100, sizeof(message)) == (ssize_t)sizeof(message));
-    CHECK(std::memcmp(region.page_ptr(2) + 100, message, sizeof(message)) == 0);
-    CHECK(written_pages(region.base(), region.size()) == std::vector<size_t>{2});
+    REQUIRE(ww_prepare_kernel_write(region.page_ptr(2 * u) + 100, sizeof(message)) == WW_STATUS_SUCCESS);
+    CHECK(read(fds[0], region.page_ptr(2 * u) + 100, sizeof(message)) == (ssize_t)sizeof(message));
+    CHECK(std::memcmp(region.page_ptr(2 * u) + 100, message, sizeof(message)) == 0);
+    CHECK(written_pages(region.base(), region.size()) == units({2}));
     close(fds[0]);
     close(fds[1]);
 }
 
 TEST_CASE("the output array may live in the watched region itself", "[get]")
 {
-    WatchedRegion region(16);
-    region.page_ptr(3)[0] = 1;
-    auto *addresses = reinterpret_cast<void **>(region.page_ptr(10));
-    auto *count = reinterpret_cast<ULONG_PTR *>(region.page_ptr(12));
-    auto *granularity = reinterpret_cast<ULONG *>(region.page_ptr(12) + 64);
-    *count = 4;
+    const size_t u = unit();
+    WatchedRegion region(16 * u);
+    region.page_ptr(3 * u)[0] = 1;
+    auto *addresses = reinterpret_cast<void **>(region.page_ptr(10 * u));
+    auto *count = reinterpret_cast<ULONG_PTR *>(region.page_ptr(12 * u));
+    auto *granularity = reinterpret_cast<ULONG *>(region.page_ptr(12 * u) + 64);
+    *count = 4 * u;
     REQUIRE(ResetWriteWatch(region.base(), region.size()) == 0);
-    region.page_ptr(3)[0] = 2;
-    *count = 4; // page 12 is now written too
-    REQUIRE(GetWriteWatch(0, region.base(), 8 * page, addresses, count, granularity) == 0);
-    CHECK(*count == 1);
-    CHECK(addresses[0] == region.page_ptr(3));
+    region.page_ptr(3 * u)[0] = 2;
+    *count = 4 * u; // unit 12 is now written too
+    REQUIRE(GetWriteWatch(0, region.base(), 8 * u * page, addresses, count, granularity) == 0);
+    CHECK(*count == u);
+    CHECK(addresses[0] == region.page_ptr(3 * u));
     CHECK(*granularity == page);
     auto pages = written_pages(region.base(), region.size());
-    CHECK(std::find(pages.begin(), pages.end(), 10) != pages.end()); // results were written there
+    CHECK(std::find(pages.begin(), pages.end(), 10 * u) != pages.end()); // results were written there
 }
 
 TEST_CASE("fault backend: a kernel write without preparation fails cleanly", "[kernel_write]")
 {
-    WatchedRegion region(2);
+    const size_t u = unit();
+    WatchedRegion region(2 * u);
     if (ww_allocation_backend(region.base()) != WW_BACKEND_FAULT) {
         WARN("skipped: only the fault backend write-protects clean pages from the kernel");
         return;
@@ -146,14 +151,14 @@ TEST_CASE("fault backend: a kernel write without preparation fails cleanly", "[k
     REQUIRE(pipe(fds) == 0);
     REQUIRE(write(fds[1], "abc", 3) == 3);
     errno = 0;
-    CHECK(read(fds[0], region.page_ptr(1), 3) == -1);
+    CHECK(read(fds[0], region.page_ptr(u), 3) == -1);
     CHECK(errno == EFAULT);
     CHECK(written_pages(region.base(), region.size()).empty());
     // Nothing was consumed: after preparation the same bytes arrive.
-    REQUIRE(ww_prepare_kernel_write(region.page_ptr(1), 3) == WW_STATUS_SUCCESS);
-    CHECK(read(fds[0], region.page_ptr(1), 3) == 3);
-    CHECK(std::memcmp(region.page_ptr(1), "abc", 3) == 0);
-    CHECK(written_pages(region.base(), region.size()) == std::vector<size_t>{1});
+    REQUIRE(ww_prepare_kernel_write(region.page_ptr(u), 3) == WW_STATUS_SUCCESS);
+    CHECK(read(fds[0], region.page_ptr(u), 3) == 3);
+    CHECK(std::memcmp(region.page_ptr(u), "abc", 3) == 0);
+    CHECK(written_pages(region.base(), region.size()) == units({1}));
     close(fds[0]);
     close(fds[1]);
 }

@@ -3,7 +3,9 @@
 // each answer compared with the model of SEMANTICS.md: a live written bit per
 // page (set by a write, lost on decommit) and a latched bit (set from the live
 // bit by a protection change); reported when either is set; both cleared by a
-// reset and by a get-and-reset that returns the page.
+// reset and by a get-and-reset that returns the page. Writes mark their whole
+// host page and layout changes cover whole host pages (units, win32.h), so the
+// model holds on any page size; gets and resets are on any 4K pages.
 #include "win32.h"
 
 #include <catch2/catch.hpp>
@@ -37,18 +39,23 @@ TEST_CASE("random operations agree with a model", "[property]")
     Model model(pages);
     auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
 
+    const size_t u = unit();
     for (int step = 0; step < 1500; ++step) {
         INFO("step " << step);
         size_t first = pick(pages);
         size_t count = 1 + pick(std::min<size_t>(pages - first, 24));
+        // The same span widened to whole units, for writes and layout changes.
+        const size_t unit_first = first / u * u;
+        const size_t unit_count = std::min(pages, (first + count + u - 1) / u * u) - unit_first;
         switch (pick(10)) {
         case 0:
         case 1:
-        case 2: { // writes
+        case 2: { // writes: a write marks its whole unit
             for (size_t i = first; i < first + count; ++i) {
                 if (model.committed[i] && model.writable[i] && pick(2)) {
                     region.page_ptr(i)[pick(page)] = static_cast<char>(step);
-                    model.live[i] = true;
+                    for (size_t k = i / u * u; k < i / u * u + u; ++k)
+                        model.live[k] = true;
                 }
             }
             break;
@@ -76,7 +83,7 @@ TEST_CASE("random operations agree with a model", "[property]")
         }
         case 6: { // protection change on committed pages: latches what was written
             bool all_committed = true;
-            for (size_t i = first; i < first + count; ++i)
+            for (size_t i = unit_first; i < unit_first + unit_count; ++i)
                 all_committed = all_committed && model.committed[i];
             if (!all_committed)
                 break;
@@ -84,8 +91,8 @@ TEST_CASE("random operations agree with a model", "[property]")
             DWORD protection = choices[pick(4)];
             bool writable = protection == PAGE_READWRITE || protection == PAGE_EXECUTE_READWRITE;
             DWORD old;
-            REQUIRE(VirtualProtect(region.page_ptr(first), count * page, protection, &old));
-            for (size_t i = first; i < first + count; ++i) {
+            REQUIRE(VirtualProtect(region.page_ptr(unit_first), unit_count * page, protection, &old));
+            for (size_t i = unit_first; i < unit_first + unit_count; ++i) {
                 model.writable[i] = writable;
                 model.latched[i] = model.latched[i] || model.live[i];
             }
@@ -93,23 +100,23 @@ TEST_CASE("random operations agree with a model", "[property]")
         }
         case 7: { // MEM_RESET of committed pages
             bool all_committed = true;
-            for (size_t i = first; i < first + count; ++i)
+            for (size_t i = unit_first; i < unit_first + unit_count; ++i)
                 all_committed = all_committed && model.committed[i];
             if (all_committed)
-                REQUIRE(VirtualAlloc(region.page_ptr(first), count * page, MEM_RESET, PAGE_READWRITE));
+                REQUIRE(VirtualAlloc(region.page_ptr(unit_first), unit_count * page, MEM_RESET, PAGE_READWRITE));
             break;
         }
         case 8: { // decommit: live writes go, latched ones stay
-            REQUIRE(VirtualFree(region.page_ptr(first), count * page, MEM_DECOMMIT));
-            for (size_t i = first; i < first + count; ++i) {
+            REQUIRE(VirtualFree(region.page_ptr(unit_first), unit_count * page, MEM_DECOMMIT));
+            for (size_t i = unit_first; i < unit_first + unit_count; ++i) {
                 model.committed[i] = false;
                 model.live[i] = false;
             }
             break;
         }
         case 9: { // commit
-            REQUIRE(VirtualAlloc(region.page_ptr(first), count * page, MEM_COMMIT, PAGE_READWRITE));
-            for (size_t i = first; i < first + count; ++i) {
+            REQUIRE(VirtualAlloc(region.page_ptr(unit_first), unit_count * page, MEM_COMMIT, PAGE_READWRITE));
+            for (size_t i = unit_first; i < unit_first + unit_count; ++i) {
                 model.committed[i] = true;
                 model.writable[i] = true;
             }

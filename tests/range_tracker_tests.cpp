@@ -1,6 +1,6 @@
 // The range tracker's C API (ww_range_*) on memory the test maps itself, the
-// way a host that owns its mappings uses it. Ranges are measured in 4096-byte
-// pages; events that need host-page alignment use whole host pages (hp).
+// way a host that owns its mappings uses it. Pages are counted in units of one
+// host page (page_units.h), so every case holds on any host page size.
 #include "host_range.h"
 
 #include <catch2/catch.hpp>
@@ -21,7 +21,7 @@ using Pages = std::vector<size_t>;
 // 4096-byte pages per host page.
 size_t hp()
 {
-    return host_page_size() / WW_PAGE_SIZE;
+    return unit();
 }
 
 } // namespace
@@ -47,26 +47,33 @@ TEST_CASE("the range tracker runs exactly where the kernel backend can", "[track
 TEST_CASE("tracker: writes reported in order, exact count limit, reset of exactly what was returned", "[tracker]")
 {
     REQUIRE_RANGE_TRACKER();
-    HostRange range(32);
+    const size_t u = unit();
+    HostRange range(32 * u);
     CHECK(range.written().empty());
     for (size_t i : {3, 4, 9, 17, 30})
-        range.write(i);
-    CHECK(range.written() == (Pages{3, 4, 9, 17, 30}));
-    CHECK(range.written(WW_WRITE_WATCH_FLAG_RESET, 2) == (Pages{3, 4}));
-    CHECK(range.written() == (Pages{9, 17, 30}));
-    CHECK(range.written_in(8, 16) == (Pages{1, 9})); // a sub-range: 9 and 17
-    REQUIRE(ww_range_reset(range.page_ptr(8), 16 * WW_PAGE_SIZE) == WW_STATUS_SUCCESS);
-    CHECK(range.written() == Pages{30});
-    range.write(4);
-    CHECK(range.written(WW_WRITE_WATCH_FLAG_RESET) == (Pages{4, 30}));
+        range.write(i * u);
+    CHECK(range.written() == units({3, 4, 9, 17, 30}));
+    CHECK(range.written(WW_WRITE_WATCH_FLAG_RESET, 2 * u) == units({3, 4}));
+    CHECK(range.written() == units({9, 17, 30}));
+    CHECK(range.written_in(8 * u, 16 * u) == units({1, 9})); // a sub-range: 9 and 17
+    REQUIRE(ww_range_reset(range.page_ptr(8 * u), 16 * u * WW_PAGE_SIZE) == WW_STATUS_SUCCESS);
+    CHECK(range.written() == units({30}));
+    range.write(4 * u);
+    CHECK(range.written(WW_WRITE_WATCH_FLAG_RESET) == units({4, 30}));
     CHECK(range.written().empty());
+    // A limit that cuts a host page returns (and cleans) only what fits.
+    range.write(6 * u);
+    const std::vector<size_t> six = units({6});
+    CHECK(range.written(WW_WRITE_WATCH_FLAG_RESET, 1) == first_of(six, 1));
+    CHECK(range.written() == std::vector<size_t>(six.begin() + 1, six.end()));
+    REQUIRE(ww_range_reset(range.base(), range.size()) == WW_STATUS_SUCCESS);
     // *count == 0 asks for nothing and changes nothing.
-    range.write(5);
+    range.write(5 * u);
     uintptr_t count = 0;
     CHECK(ww_range_get_written(range.base(), range.size(), WW_WRITE_WATCH_FLAG_RESET, nullptr, &count) ==
           WW_STATUS_SUCCESS);
     CHECK(count == 0);
-    CHECK(range.written() == Pages{5});
+    CHECK(range.written() == units({5}));
 }
 
 TEST_CASE("tracker: bad input gets a clear status", "[tracker][errors]")
@@ -105,8 +112,8 @@ TEST_CASE("tracker: bad input gets a clear status", "[tracker][errors]")
         CHECK(ww_range_discard(base, WW_PAGE_SIZE) == WW_STATUS_INVALID_PARAMETER);
     }
     // The range still works after all that.
-    range.write(2);
-    CHECK(range.written() == Pages{2});
+    range.write(2 * hp());
+    CHECK(range.written() == units({2}));
 }
 
 TEST_CASE("tracker: decommit forgets writes unless a protection change latched them", "[tracker][latch]")
@@ -118,21 +125,21 @@ TEST_CASE("tracker: decommit forgets writes unless a protection change latched t
     range.write(1 * h);
     range.protect(0, 8 * h, PROT_READ | PROT_WRITE);
     range.write(3 * h);
-    CHECK(range.written() == (Pages{1 * h, 3 * h}));
+    CHECK(range.written() == units({1, 3}));
     range.decommit_by_remap(0, 4 * h);
-    CHECK(range.written() == Pages{1 * h});
+    CHECK(range.written() == units({1}));
     range.recommit(0, 4 * h);
-    CHECK(range.written() == Pages{1 * h});
+    CHECK(range.written() == units({1}));
     // The fresh mapping is tracked again (and without huge pages).
     range.write(2 * h);
     range.write(5 * h);
-    CHECK(range.written() == (Pages{1 * h, 2 * h, 5 * h}));
+    CHECK(range.written() == units({1, 2, 5}));
     // A decommit that keeps the mapping (no access + MADV_DONTNEED).
     range.decommit_by_madvise(4 * h, 4 * h);
-    CHECK(range.written() == (Pages{1 * h, 2 * h}));
+    CHECK(range.written() == units({1, 2}));
     range.recommit(4 * h, 4 * h);
     range.write(6 * h);
-    CHECK(range.written(WW_WRITE_WATCH_FLAG_RESET) == (Pages{1 * h, 2 * h, 6 * h}));
+    CHECK(range.written(WW_WRITE_WATCH_FLAG_RESET) == units({1, 2, 6}));
     range.decommit_by_remap(0, 8 * h); // a reset cleared the latch too
     CHECK(range.written().empty());
 }
@@ -151,14 +158,14 @@ TEST_CASE("tracker: the worked example of SEMANTICS.md", "[tracker][latch]")
     range.write(3 * h);
     range.protect(0, 6 * h, PROT_READ | PROT_WRITE);
     range.write(5 * h);
-    CHECK(range.written() == (Pages{3 * h, 5 * h}));
+    CHECK(range.written() == units({3, 5}));
     range.decommit_by_remap(0, 8 * h);
-    CHECK(range.written() == Pages{3 * h});
+    CHECK(range.written() == units({3}));
     range.recommit(0, 8 * h);
-    CHECK(range.written() == Pages{3 * h});
+    CHECK(range.written() == units({3}));
     for (size_t i : {2, 4, 6})
         range.write(i * h);
-    CHECK(range.written() == (Pages{2 * h, 3 * h, 4 * h, 6 * h}));
+    CHECK(range.written() == units({2, 3, 4, 6}));
 }
 
 TEST_CASE("tracker: latched and live pages interleaved under a count limit", "[tracker][latch][limit]")
@@ -175,13 +182,11 @@ TEST_CASE("tracker: latched and live pages interleaved under a count limit", "[t
     }
     for (size_t i : {2, 7, 12, 4})
         range.write(i * h);
-    CHECK(range.written() == (Pages{1 * h, 2 * h, 4 * h, 7 * h, 9 * h, 12 * h}));
-    if (h == 1) { // with larger host pages a written host page reports all its 4K pages
-        CHECK(range.written(WW_WRITE_WATCH_FLAG_RESET, 3) == (Pages{1, 2, 4}));
-        CHECK(range.written() == (Pages{7, 9, 12}));
-        CHECK(range.written(WW_WRITE_WATCH_FLAG_RESET, 2) == (Pages{7, 9}));
-        CHECK(range.written() == Pages{12});
-    }
+    CHECK(range.written() == units({1, 2, 4, 7, 9, 12}));
+    CHECK(range.written(WW_WRITE_WATCH_FLAG_RESET, 3 * h) == units({1, 2, 4}));
+    CHECK(range.written() == units({7, 9, 12}));
+    CHECK(range.written(WW_WRITE_WATCH_FLAG_RESET, 2 * h) == units({7, 9}));
+    CHECK(range.written() == units({12}));
 }
 
 TEST_CASE("tracker: MEM_RESET drops contents and keeps the written state", "[tracker][reset_memory]")
@@ -195,41 +200,41 @@ TEST_CASE("tracker: MEM_RESET drops contents and keeps the written state", "[tra
     REQUIRE(ww_range_discard(range.base(), range.size()) == WW_STATUS_SUCCESS);
     CHECK(range.page_ptr(1 * h)[0] == 0);
     CHECK(range.page_ptr(5 * h)[0] == 0);
-    CHECK(range.written() == (Pages{1 * h, 5 * h}));
+    CHECK(range.written() == units({1, 5}));
     // Reading the dropped pages is no write; a new write is.
     volatile char sink = range.page_ptr(3 * h)[0];
     (void)sink;
     range.write(6 * h);
-    CHECK(range.written() == (Pages{1 * h, 5 * h, 6 * h}));
+    CHECK(range.written() == units({1, 5, 6}));
     range.decommit_by_remap(0, 8 * h);
-    CHECK(range.written() == Pages{1 * h});
+    CHECK(range.written() == units({1}));
 }
 
 TEST_CASE("tracker: a remapped range counts as written until reset", "[tracker]")
 {
     REQUIRE_RANGE_TRACKER();
-    HostRange range(8);
+    HostRange range(8 * hp());
     void *at = mmap(range.base(), range.size(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     REQUIRE(at == range.base());
     REQUIRE(ww_range_remapped(range.base(), range.size()) == WW_STATUS_SUCCESS);
     CHECK(range.written().size() == range.pages());
     REQUIRE(ww_range_reset(range.base(), range.size()) == WW_STATUS_SUCCESS);
     CHECK(range.written().empty());
-    range.write(2);
-    CHECK(range.written() == Pages{2});
+    range.write(2 * hp());
+    CHECK(range.written() == units({2}));
 }
 
 TEST_CASE("tracker: writes by the kernel count, without any preparation", "[tracker][kernel_write]")
 {
     REQUIRE_RANGE_TRACKER();
-    HostRange range(8);
+    HostRange range(8 * hp());
     int fds[2];
     REQUIRE(pipe(fds) == 0);
     const char message[] = "written by read(2)";
     REQUIRE(write(fds[1], message, sizeof(message)) == (ssize_t)sizeof(message));
-    CHECK(read(fds[0], range.page_ptr(3) + 100, sizeof(message)) == (ssize_t)sizeof(message));
-    CHECK(std::memcmp(range.page_ptr(3) + 100, message, sizeof(message)) == 0);
-    CHECK(range.written() == Pages{3});
+    CHECK(read(fds[0], range.page_ptr(3 * hp()) + 100, sizeof(message)) == (ssize_t)sizeof(message));
+    CHECK(std::memcmp(range.page_ptr(3 * hp()) + 100, message, sizeof(message)) == 0);
+    CHECK(range.written() == units({3}));
     close(fds[0]);
     close(fds[1]);
 }
@@ -277,24 +282,27 @@ TEST_CASE("tracker: more written runs than one scan vector holds", "[tracker][li
 TEST_CASE("tracker: after fork the child's calls say not supported", "[tracker][fork]")
 {
     REQUIRE_RANGE_TRACKER();
-    HostRange range(8);
-    range.write(1);
+    const size_t u = hp();
+    HostRange range(8 * u);
+    range.write(1 * u);
     pid_t child = fork();
     if (child == 0) {
-        void *addresses[8];
-        uintptr_t count = 8;
+        void *addresses[64];
+        uintptr_t count = 64;
         int bad = 0;
         bad |= ww_range_get_written(range.base(), range.size(), 0, addresses, &count) != WW_STATUS_NOT_SUPPORTED;
         bad |= (ww_range_reset(range.base(), range.size()) != WW_STATUS_NOT_SUPPORTED) << 1;
         bad |= (ww_range_protection_changed(range.base(), range.size()) != WW_STATUS_NOT_SUPPORTED) << 2;
         bad |= (ww_range_unregister(range.base(), range.size()) != WW_STATUS_SUCCESS) << 3;
         // A range registered in the child is tracked there.
-        void *mine = mmap(nullptr, 4 * WW_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        bad |= (ww_range_register(mine, 4 * WW_PAGE_SIZE) != WW_STATUS_SUCCESS) << 4;
+        size_t size = 4 * u * WW_PAGE_SIZE;
+        std::vector<void *> mine_addresses(4 * u);
+        void *mine = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        bad |= (ww_range_register(mine, size) != WW_STATUS_SUCCESS) << 4;
         static_cast<char *>(mine)[0] = 1;
-        count = 8;
-        bad |= (ww_range_get_written(mine, 4 * WW_PAGE_SIZE, 0, addresses, &count) != WW_STATUS_SUCCESS ||
-                count != 1)
+        count = mine_addresses.size();
+        bad |= (ww_range_get_written(mine, size, 0, mine_addresses.data(), &count) != WW_STATUS_SUCCESS ||
+                count != u)
                << 5;
         _exit(bad);
     }
@@ -303,8 +311,8 @@ TEST_CASE("tracker: after fork the child's calls say not supported", "[tracker][
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
     // The parent's tracking is untouched.
-    range.write(5);
-    CHECK(range.written() == (Pages{1, 5}));
+    range.write(5 * u);
+    CHECK(range.written() == units({1, 5}));
 }
 
 TEST_CASE("tracker: concurrent writers and a draining reader lose nothing", "[tracker][threads]")

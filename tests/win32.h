@@ -7,6 +7,7 @@
 #include <windows.h>
 #undef WIN32_NO_STATUS
 
+#include "page_units.h"
 #include "writewatch/writewatch.h"
 
 #include <cstdint>

@@ -10,6 +10,7 @@
 #include "../backend.h"
 #include "../errno_status.h"
 #include "../host_mapping.h"
+#include "../host_pages.h"
 #include "fault_protection.h"
 #include "fault_signal.h"
 
@@ -125,6 +126,8 @@ public:
 
     ww_status prepare_kernel_write(Allocation &allocation, PageRange pages) override
     {
+        // Whole host pages: one clean 4K page would keep its host page protected.
+        pages = covering_host_pages(pages, allocation.page_count());
         FaultSection section(allocation);
         for (size_t i = pages.first; i < pages.first + pages.count; ++i) {
             PageState state = allocation.state(i);

@@ -252,6 +252,8 @@ bool handle_write_fault(int signal, siginfo_t *info, void *ucontext)
     // Bit 1 of the page-fault error code: the access was a write.
     if (ucontext && !(static_cast<ucontext_t *>(ucontext)->uc_mcontext.gregs[REG_ERR] & 2))
         return false;
+#else
+    (void)ucontext; // elsewhere a read of a watched page faults only when it has no read access
 #endif
     auto address = reinterpret_cast<uintptr_t>(info->si_addr);
     bool handled = false;
