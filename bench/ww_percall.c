@@ -74,11 +74,34 @@ static int bare_reset(char *base, size_t bytes)
 	return ioctl(pagemap, PAGEMAP_SCAN, &a) < 0 ? -1 : 0;
 }
 
+/* Read-write memory placed as the library places its reservations (2 MiB
+ * aligned from 2 MiB on, else inside one 2 MiB block), so that the A/B
+ * compares code paths, not where page tables start. */
+static char *map_placed(size_t bytes)
+{
+	const uintptr_t block = 2u << 20;
+	int large = bytes >= block;
+	size_t padded = bytes + (large ? block : 0x10000 + bytes);
+	char *raw = mmap(NULL, padded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	uintptr_t r = (uintptr_t)raw;
+	uintptr_t at = large ? (r + block - 1) & ~(block - 1) : (r + 0xffff) & ~(uintptr_t)0xffff;
+	uintptr_t block_end = (at & ~(block - 1)) + block;
+	if (!large && at + bytes > block_end && block_end + bytes <= r + padded)
+		at = block_end;
+	if (at > r)
+		munmap(raw, at - r);
+	if (r + padded > at + bytes)
+		munmap((char *)(at + bytes), r + padded - (at + bytes));
+	return (char *)at;
+}
+
 static char *bare_alloc(size_t bytes)
 {
-	char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = map_placed(bytes);
 	struct uffdio_register reg = { .range = { (uintptr_t)p, bytes }, .mode = UFFDIO_REGISTER_MODE_WP };
-	if (p == MAP_FAILED)
+	if (!p)
 		return NULL;
 	madvise(p, bytes, MADV_NOHUGEPAGE);
 	if (ioctl(uffd, UFFDIO_REGISTER, &reg) || bare_reset(p, bytes))
@@ -167,8 +190,8 @@ static int cell(uint64_t pages, unsigned percent, int calls, int cold)
 				       WW_PAGE_READWRITE))
 		return 0;
 	region[LIB] = base;
-	region[TRACKER] = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (region[TRACKER] == MAP_FAILED || ww_range_register(region[TRACKER], bytes))
+	region[TRACKER] = map_placed(bytes);
+	if (!region[TRACKER] || ww_range_register(region[TRACKER], bytes))
 		return 0;
 	region[BARE] = bare_alloc(bytes);
 	if (!region[BARE])

@@ -30,11 +30,16 @@ __attribute__((noinline)) void touch_pages(uintptr_t start, uintptr_t end)
     }
 }
 
-bool touch_pages_for_write(uintptr_t start, uintptr_t end)
+struct Span {
+    uintptr_t start;
+    uintptr_t end;
+};
+
+// Touches every page of the spans (an empty span is skipped).
+bool touch_pages_for_write(Span first, Span second)
 {
-    // Nothing but these two lives across the jump.
-    volatile uintptr_t range_start = start;
-    volatile uintptr_t range_end = end;
+    // Nothing but these live across the jump.
+    volatile uintptr_t spans[4] = {first.start, first.end, second.start, second.end};
     // The jump target does not save the signal mask (that would be a system
     // call); recover_from_user_probe restores it from the fault's context.
     if (sigsetjmp(probe_return, 0)) {
@@ -42,26 +47,42 @@ bool touch_pages_for_write(uintptr_t start, uintptr_t end)
         return false;
     }
     probing = 1;
-    touch_pages(range_start, range_end);
+    touch_pages(spans[0], spans[1]);
+    touch_pages(spans[2], spans[3]);
     probing = 0;
     return true;
+}
+
+// The span of [address, address + size), or false for NULL or a wrap-around.
+bool span_of(const void *address, size_t size, Span *span)
+{
+    if (!address)
+        return false;
+    span->start = reinterpret_cast<uintptr_t>(address);
+    return !__builtin_add_overflow(span->start, size, &span->end);
 }
 
 } // namespace
 
 ww_status check_user_writable(const void *address, size_t size)
 {
-    if (!address)
+    return check_user_writable(address, size, nullptr, 0);
+}
+
+ww_status check_user_writable(const void *first, size_t first_size, const void *second, size_t second_size)
+{
+    Span a{}, b{};
+    if (!span_of(first, first_size, &a) || (second && !span_of(second, second_size, &b)))
         return WW_STATUS_ACCESS_VIOLATION;
-    if (size == 0)
+    if (a.start == a.end && b.start == b.end)
         return WW_STATUS_SUCCESS;
-    auto start = reinterpret_cast<uintptr_t>(address);
-    uintptr_t end;
-    if (__builtin_add_overflow(start, size, &end))
-        return WW_STATUS_ACCESS_VIOLATION;
     if (!install_fault_handler())
         return WW_STATUS_SUCCESS; // cannot probe safely: trust the caller
-    return touch_pages_for_write(start, end) ? WW_STATUS_SUCCESS : WW_STATUS_ACCESS_VIOLATION;
+    // A second span on the first's last page needs no second touch.
+    if (a.end > a.start && b.start >= align_down(a.start, WW_PAGE_SIZE) &&
+        b.end <= align_down(a.end - 1, WW_PAGE_SIZE) + WW_PAGE_SIZE)
+        b.start = b.end;
+    return touch_pages_for_write(a, b) ? WW_STATUS_SUCCESS : WW_STATUS_ACCESS_VIOLATION;
 }
 
 void recover_from_user_probe(siginfo_t *, void *ucontext)

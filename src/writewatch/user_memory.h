@@ -18,6 +18,10 @@ namespace writewatch {
 // Call it holding no fault lock.
 ww_status check_user_writable(const void *address, size_t size);
 
+// The same for two spans at once (one guard for both: the count and the
+// granularity of GetWriteWatch).
+ww_status check_user_writable(const void *first, size_t first_size, const void *second, size_t second_size);
+
 // Called first by the library's SIGSEGV/SIGBUS handler: when the faulting
 // thread is inside check_user_writable, jumps back there and does not return.
 void recover_from_user_probe(siginfo_t *info, void *ucontext);

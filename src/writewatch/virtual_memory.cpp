@@ -21,6 +21,7 @@ namespace writewatch {
 namespace {
 
 constexpr uintptr_t allocation_granularity = 0x10000; // Windows reserves in 64K units
+constexpr uintptr_t large_alignment = 0x200000;       // one page table's worth (x86_64, arm64 4K)
 constexpr uint32_t reserve_or_commit_flags =
     WW_MEM_COMMIT | WW_MEM_RESERVE | WW_MEM_TOP_DOWN | WW_MEM_WRITE_WATCH;
 
@@ -96,12 +97,23 @@ ww_status map_reservation(uintptr_t start, size_t size, uintptr_t *mapped)
         *mapped = start;
         return WW_STATUS_SUCCESS;
     }
-    size_t padded = size + allocation_granularity;
+    // Where page tables start matters (Windows only asks for 64K alignment):
+    // a scan that write-protects pages flushes them from the TLB one by one
+    // when few of a page table's pages are in the range, and that is slow
+    // (in a VM, each is a trap). So a reservation of 2 MiB or more starts on
+    // a 2 MiB boundary, as the kernel places large anonymous mappings, and a
+    // smaller one lies within one 2 MiB block when the padding allows.
+    bool large = size >= large_alignment;
+    uintptr_t alignment = large ? large_alignment : allocation_granularity;
+    size_t padded = size + alignment + (large ? 0 : size);
     void *area = kernel::mmap(nullptr, padded, PROT_NONE, flags);
     if (area == MAP_FAILED)
         return status_from_errno(errno);
     auto raw = reinterpret_cast<uintptr_t>(area);
-    uintptr_t aligned = align_down(raw + allocation_granularity - 1, allocation_granularity);
+    uintptr_t aligned = align_down(raw + alignment - 1, alignment);
+    uintptr_t block_end = align_down(aligned, large_alignment) + large_alignment;
+    if (!large && aligned + size > block_end && block_end + size <= raw + padded)
+        aligned = block_end;
     if (aligned > raw)
         munmap(area, aligned - raw);
     if (raw + padded > aligned + size)

@@ -40,8 +40,7 @@ extern "C" ww_status ww_get_write_watch(void *process, uint32_t flags, void *bas
         return WW_STATUS_ACCESS_VIOLATION;
     Registry &reg = registry();
     std::shared_lock lock(reg.mutex());
-    if (check_user_writable(count, sizeof(*count)) != WW_STATUS_SUCCESS ||
-        check_user_writable(granularity, sizeof(*granularity)) != WW_STATUS_SUCCESS)
+    if (check_user_writable(count, sizeof(*count), granularity, sizeof(*granularity)) != WW_STATUS_SUCCESS)
         return WW_STATUS_ACCESS_VIOLATION;
     if (*count == 0 || size == 0)
         return WW_STATUS_INVALID_PARAMETER;

@@ -43,16 +43,24 @@ ww_status check_call(const void *base, size_t size, uintptr_t alignment, Bounds 
 }
 
 // Runs op(range, bounds) on the host range holding the checked bounds, with
-// the table lock held shared throughout.
+// the table lock held throughout: shared for gets and resets, exclusively for
+// the memory events, which change marks (tracked_range.h, "Locking").
+enum class Access { scan, event };
+
 template <typename Op>
-ww_status on_range(const void *base, size_t size, uintptr_t alignment, Op op)
+ww_status on_range(const void *base, size_t size, uintptr_t alignment, Access access, Op op)
 {
     Bounds bounds;
     ww_status status = check_call(base, size, alignment, &bounds);
     if (status != WW_STATUS_SUCCESS)
         return status;
     RangeTable &table = range_table();
-    std::shared_lock lock(table.mutex());
+    std::shared_lock<RwLock> shared(table.mutex(), std::defer_lock);
+    std::unique_lock<RwLock> exclusive(table.mutex(), std::defer_lock);
+    if (access == Access::scan)
+        shared.lock();
+    else
+        exclusive.lock();
     TrackedRange *range = table.find(bounds.start, bounds.end, RangeTable::Owner::host);
     if (!range)
         return WW_STATUS_INVALID_PARAMETER;
@@ -113,7 +121,7 @@ extern "C" ww_status ww_range_get_written(void *base, size_t size, uint32_t flag
         return WW_STATUS_INVALID_PARAMETER;
     if (*count && !addresses)
         return WW_STATUS_INVALID_PARAMETER;
-    return on_range(base, size, WW_PAGE_SIZE, [&](TrackedRange &range, Bounds bounds) {
+    return on_range(base, size, WW_PAGE_SIZE, Access::scan, [&](TrackedRange &range, Bounds bounds) {
         uintptr_t limit = *count;
         if (limit == 0)
             return WW_STATUS_SUCCESS;
@@ -127,31 +135,31 @@ extern "C" ww_status ww_range_get_written(void *base, size_t size, uint32_t flag
 
 extern "C" ww_status ww_range_reset(void *base, size_t size)
 {
-    return on_range(base, size, WW_PAGE_SIZE,
+    return on_range(base, size, WW_PAGE_SIZE, Access::scan,
                     [](TrackedRange &range, Bounds bounds) { return range.reset(bounds.start, bounds.end); });
 }
 
 extern "C" ww_status ww_range_protection_changed(void *base, size_t size)
 {
-    return on_range(base, size, WW_PAGE_SIZE,
+    return on_range(base, size, WW_PAGE_SIZE, Access::event,
                     [](TrackedRange &range, Bounds bounds) { return range.latch(bounds.start, bounds.end); });
 }
 
 extern "C" ww_status ww_range_decommitted(void *base, size_t size)
 {
-    return on_range(base, size, host_page(), [](TrackedRange &range, Bounds bounds) {
+    return on_range(base, size, host_page(), Access::event, [](TrackedRange &range, Bounds bounds) {
         return range.forget_live(bounds.start, bounds.end);
     });
 }
 
 extern "C" ww_status ww_range_discard(void *base, size_t size)
 {
-    return on_range(base, size, host_page(),
+    return on_range(base, size, host_page(), Access::event,
                     [](TrackedRange &range, Bounds bounds) { return range.discard(bounds.start, bounds.end); });
 }
 
 extern "C" ww_status ww_range_remapped(void *base, size_t size)
 {
-    return on_range(base, size, host_page(),
+    return on_range(base, size, host_page(), Access::event,
                     [](TrackedRange &range, Bounds bounds) { return range.replaced(bounds.start, bounds.end); });
 }

@@ -45,12 +45,25 @@ struct RegionVector {
 // The calling thread's vector, made on first use (null without memory). On
 // the heap, not in thread-local storage: the library must stay loadable with
 // dlopen (Wine's ntdll loads it), and glibc has little static TLS to spare.
+// The pointer is initial-exec TLS (8 bytes of static TLS, read without a
+// call); the owner that frees the vector at thread exit is not.
+__attribute__((tls_model("initial-exec"))) thread_local RegionVector *current_vector;
+
+struct VectorOwner {
+    ~VectorOwner()
+    {
+        delete current_vector;
+        current_vector = nullptr;
+    }
+};
+
 RegionVector *thread_vector()
 {
-    thread_local std::unique_ptr<RegionVector> vector;
-    if (!vector)
-        vector.reset(new (std::nothrow) RegionVector);
-    return vector.get();
+    if (current_vector)
+        return current_vector;
+    thread_local VectorOwner owner; // frees it when the thread ends
+    (void)owner;
+    return current_vector = new (std::nothrow) RegionVector;
 }
 
 // A scan for written pages of [start, end); with write_protect, what it
@@ -213,14 +226,13 @@ ww_status TrackedRange::get_written(uintptr_t start, uintptr_t end, bool reset, 
     *stored = 0;
     if (orphaned())
         return WW_STATUS_NOT_SUPPORTED;
-    // A get-and-reset that may hold pages back (marks to merge, host pages
-    // larger than the request's granularity) changes marks: exclusive.
-    std::shared_lock shared(lock_);
-    std::unique_lock<std::shared_mutex> exclusive;
-    if (reset && (marks_.marked_pages() || host_page_ != WW_PAGE_SIZE)) {
-        shared.unlock();
-        exclusive = std::unique_lock(lock_);
-        if (!marks_.reserve())
+    // Merging marks, or holding pages back (host pages larger than the
+    // request's granularity), is one call at a time; a plain scan needs no
+    // lock (see tracked_range.h).
+    std::unique_lock<std::mutex> merging;
+    if (marks_.marked_pages() || host_page_ != WW_PAGE_SIZE) {
+        merging = std::unique_lock(lock_);
+        if (reset && !marks_.reserve())
             return WW_STATUS_NO_MEMORY;
     }
     RegionVector *vector = thread_vector();
@@ -308,10 +320,8 @@ ww_status TrackedRange::reset(uintptr_t start, uintptr_t end)
         return WW_STATUS_NOT_SUPPORTED;
     const uintptr_t scan_start = host_down(start), scan_end = host_up(end);
     const bool cut = scan_start != start || scan_end != end; // host pages reaching outside
-    std::shared_lock shared(lock_);
     if (!marks_.marked_pages() && !cut)
         return clean_kernel(start, end);
-    shared.unlock();
     std::unique_lock exclusive(lock_);
     if (cut) {
         // The parts of the cut host pages outside the range stay written.
@@ -452,8 +462,8 @@ void TrackedRange::orphan_in_child()
 {
     orphaned_.store(true, std::memory_order_relaxed);
     // A thread of the parent may have held the lock at the fork.
-    lock_.~shared_mutex();
-    new (&lock_) std::shared_mutex;
+    lock_.~mutex();
+    new (&lock_) std::mutex;
 }
 
 } // namespace writewatch

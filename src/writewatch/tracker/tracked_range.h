@@ -17,6 +17,14 @@
 // Addresses are absolute. Arguments are checked by the callers: every range
 // passed lies inside the tracked range, 4096-aligned, and host-page aligned
 // where the method says so.
+//
+// Locking: callers hold an outer lock (the NT registry's, or the range table's
+// for the C API), shared for get_written and reset, exclusively for every
+// other method. So while no page carries a mark, nothing can add one during a
+// get or reset, and the plain path takes no lock of the range's own; calls
+// that merge marks take the range's lock, one at a time. A plain call that
+// runs beside a merging one on the same range may miss a page the other holds
+// back at that moment; that page is reported by the next call.
 #pragma once
 
 #include "kernel_tracking.h"
@@ -25,7 +33,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <shared_mutex>
+#include <mutex>
 
 namespace writewatch {
 
@@ -92,7 +100,7 @@ private:
     const uintptr_t base_;
     const uintptr_t end_;
     const size_t host_page_;
-    std::shared_mutex lock_; // shared: scans that leave marks alone; exclusive: anything changing marks
+    std::mutex lock_; // calls that merge or change marks, one at a time
     PageMarks marks_;
     std::atomic<bool> orphaned_{false};
 };
