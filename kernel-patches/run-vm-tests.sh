@@ -10,11 +10,17 @@
 #   arm64-6.12-4k   the same source cross-built for arm64, 4 KiB pages
 #   arm64-6.12-16k  ... with 16 KiB pages
 #
-#   kernel-patches/run-vm-tests.sh [--vm NAME]... [--no-project]
+#   kernel-patches/run-vm-tests.sh [--vm NAME]... [--no-project] [--bench | --bench-only]
 #       --vm NAME       run this VM (repeatable; default: all of them)
 #       --patched-only  same as --vm 6.1-patched
 #       --stock-only    same as --vm 6.1-stock
 #       --no-project    only the kernel-level test, not the project's tests
+#       --bench         after a selected x86_64 VM's tests, boot it once more
+#                       to run bench/sync_uffd's ww_syncuffd (synchronous
+#                       uffd-wp against the fault backend); its output goes
+#                       to $WW_KWORK/vm-NAME-bench.txt. Off by default: the
+#                       test command never runs it.
+#       --bench-only    the benchmark boot alone, no tests
 #
 # Ends with one line per VM, "vm NAME: PASS (...)" or "vm NAME: FAIL (why)";
 # the exit status is 0 only if every VM passed. A built kernel's VM passes
@@ -35,6 +41,8 @@
 #                  atomic-sleep checks) into every built kernel's config
 #   WW_BZIMAGE     boot this bzImage as 6.1-patched instead of building one
 #                  (for iterating on the series in a kept build tree)
+#   WW_BENCH_ARGS  arguments of ww_syncuffd in --bench boots (default --quick)
+#   WW_BENCH_TIMEOUT  seconds a --bench boot may take (default 3600)
 #
 # Kernel builds are cached under $WW_KWORK, keyed by a hash of the source
 # package's version, the config fragments and the patch series
@@ -73,6 +81,7 @@ ALL_VMS=$(echo "$VM_TABLE" | awk -F'|' 'NF > 1 { gsub(/ /, "", $1); print $1 }')
 
 SELECTED=()
 DO_PROJECT=1
+DO_BENCH=0 # 1: tests and a benchmark boot; 2: the benchmark boot alone
 RUN_ONE=""
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -83,7 +92,9 @@ while [ $# -gt 0 ]; do
 	--patched-only) SELECTED+=(6.1-patched) ;;
 	--stock-only) SELECTED+=(6.1-stock) ;;
 	--no-project) DO_PROJECT=0 ;;
-	*) die "unknown argument: $1 (--vm NAME, --patched-only, --stock-only, --no-project)" ;;
+	--bench) DO_BENCH=1 ;;
+	--bench-only) DO_BENCH=2 ;;
+	*) die "unknown argument: $1 (--vm NAME, --patched-only, --stock-only, --no-project, --bench, --bench-only)" ;;
 	esac
 	shift
 done
@@ -91,6 +102,9 @@ done
 if [ "$DO_PROJECT" = 1 ] && ! { [ -f "$REPO/meson.build" ] && [ -f "$REPO/tests/meson.build" ]; }; then
 	log "no meson project in $REPO: project tests left out"
 	DO_PROJECT=0
+fi
+if [ "$DO_BENCH" != 0 ] && [ "$DO_PROJECT" = 0 ]; then
+	die "--bench needs the project (it links libwritewatch): drop --no-project"
 fi
 mkdir -p "$WORK"
 
@@ -167,6 +181,10 @@ vm_built() {
 		kernel_build image "$pkg" "$arch" "$fragments" "$patches"
 	fi
 	guest_initramfs "$arch"
+	if [ "$DO_BENCH" = 2 ]; then
+		bench_boot "$name" "$arch" "$image" "ww.mode=bench"
+		return
+	fi
 	[ "$G_PROJECT" = 1 ] && want=kernel
 	boot_vm "$WORK/vm-$name.log" "$arch" "$image" "$G_INITRD" tcg "ww.mode=full"
 	local full_s=$B_SECONDS
@@ -177,12 +195,49 @@ vm_built() {
 	local version
 	version=$(boot_clean_log "$WORK/vm-$name.log" | sed -n 's/.*WW-KERNEL \([^ ]*\).*/\1/p' | head -1)
 	[ -z "$B_PASSED" ] || passed="${passed:+$passed; }round-robin TCG: $B_PASSED"
-	if [ "$ok" = 1 ] && [ "$B_OK" = 1 ]; then
+	[ "$B_OK" = 1 ] || why="${why:+$why; }round-robin TCG boot: $B_WHY"
+	[ "$B_OK" = 1 ] || ok=0
+	if [ "$DO_BENCH" = 1 ]; then
+		bench_boot "$name" "$arch" "$image" "ww.mode=bench"
+		passed="$passed; $BENCH_SAID"
+		[ "$BENCH_OK" = 1 ] || { ok=0; why="${why:+$why; }$BENCH_SAID"; }
+	fi
+	if [ "$ok" = 1 ]; then
 		echo "PASS (${version:-?}: $passed; kernel $K_BUILT, VMs ${full_s}+${B_SECONDS} s)"
 	else
-		[ "$B_OK" = 1 ] || why="${why:+$why; }round-robin TCG boot: $B_WHY"
 		echo "FAIL (${version:-?}: $why; passed: ${passed:-nothing})"
 	fi > "$RESULTS/$name"
+}
+
+# bench_boot NAME ARCH KERNEL APPEND: a boot running ww_syncuffd alone (the
+# initramfs has it with --bench); its output is cut out of the serial log
+# into $WORK/vm-NAME-bench.txt. Sets BENCH_OK (1/0) and BENCH_SAID (a
+# phrase for the verdict line); with --bench-only it writes the verdict.
+bench_boot() {
+	local name=$1 arch=$2 image=$3 append=$4 out=$WORK/vm-$1-bench.log txt=$WORK/vm-$1-bench.txt rc
+	if [ "$G_BENCH" != 1 ]; then
+		BENCH_OK=0
+		BENCH_SAID="bench: not built for $arch (x86_64 only)"
+	else
+		VM_TIMEOUT=${WW_BENCH_TIMEOUT:-3600} boot_vm "$out" "$arch" "$image" "$G_INITRD" tcg "$append"
+		boot_clean_log "$out" | sed -n '/^WW-BEGIN ww_syncuffd/,/^WW-RESULT ww_syncuffd/p' > "$txt"
+		rc=$(sed -n 's/^WW-RESULT ww_syncuffd rc=\([0-9]*\).*/\1/p' "$txt")
+		BENCH_OK=0
+		if [ -z "$rc" ]; then
+			BENCH_SAID="bench: did not finish (timeout ${WW_BENCH_TIMEOUT:-3600} s or crash; log $out)"
+		elif [ "$rc" != 0 ]; then
+			BENCH_SAID="bench: rc=$rc, some answers wrong ($txt)"
+		elif grep -qE 'WARNING: |BUG: |Oops|Kernel panic' "$out"; then
+			BENCH_SAID="bench: the kernel logged a warning, bug or panic ($out)"
+		else
+			BENCH_OK=1
+			BENCH_SAID="bench: every answer right, ${B_SECONDS} s, output $txt"
+		fi
+		log "$name: $BENCH_SAID"
+	fi
+	if [ "$DO_BENCH" = 2 ]; then
+		if [ "$BENCH_OK" = 1 ]; then echo "PASS ($BENCH_SAID)"; else echo "FAIL ($BENCH_SAID)"; fi > "$RESULTS/$name"
+	fi
 }
 
 # vm_stock NAME: Debian's own 6.1 kernel image, which lacks WP_ASYNC and
@@ -213,13 +268,23 @@ vm_stock() {
 	fi
 	vmlinuz=$(ls "$dir/root-$pkg"/boot/vmlinuz-* | head -1)
 	guest_initramfs x86_64
+	if [ "$DO_BENCH" = 2 ]; then
+		bench_boot "$name" x86_64 "$vmlinuz" "ww.mode=bench quiet"
+		return
+	fi
 	[ "$G_PROJECT" = 1 ] && want=fault
 	boot_vm "$WORK/vm-$name.log" x86_64 "$vmlinuz" "$G_INITRD" tcg "ww.mode=stock quiet"
 	boot_check "$WORK/vm-$name.log" "$want"
-	if [ "$B_OK" = 1 ]; then
-		echo "PASS ($pkg: $B_PASSED; VM ${B_SECONDS} s)"
+	local ok=$B_OK passed=$B_PASSED why=$B_WHY seconds=$B_SECONDS
+	if [ "$DO_BENCH" = 1 ]; then
+		bench_boot "$name" x86_64 "$vmlinuz" "ww.mode=bench quiet"
+		passed="$passed; $BENCH_SAID"
+		[ "$BENCH_OK" = 1 ] || { ok=0; why="${why:+$why; }$BENCH_SAID"; }
+	fi
+	if [ "$ok" = 1 ]; then
+		echo "PASS ($pkg: $passed; VM ${seconds} s)"
 	else
-		echo "FAIL ($pkg: $B_WHY; passed: ${B_PASSED:-nothing})"
+		echo "FAIL ($pkg: $why; passed: ${passed:-nothing})"
 	fi > "$RESULTS/$name"
 }
 
@@ -241,6 +306,8 @@ for name in "${SELECTED[@]}"; do
 	else
 		no_project=()
 		[ "$DO_PROJECT" = 1 ] || no_project=(--no-project)
+		[ "$DO_BENCH" = 1 ] && no_project+=(--bench)
+		[ "$DO_BENCH" = 2 ] && no_project+=(--bench-only)
 		WW_RUN_ID=$RUN_ID bash "$0" --run-one "$name" "${no_project[@]}" ||
 			log "vm $name: its run stopped with status $?"
 	fi

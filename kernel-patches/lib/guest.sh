@@ -6,6 +6,9 @@
 # --no-project, the project's tests/writewatch-tests with its shared
 # libraries (Debian ships fmt only as a shared library) and the dynamic
 # loader. It sets G_INITRD and G_PROJECT (1 if writewatch-tests is inside).
+# With --bench (DO_BENCH != 0) on x86_64 it also holds bench/sync_uffd's
+# ww_syncuffd, built in the same build tree, and /tests/bench-args
+# ($WW_BENCH_ARGS); G_BENCH is then 1.
 
 # guest_arch_settings ARCH: sets G_CC (C compiler for static test programs),
 # G_READELF, G_LIBDIRS (where the arch's shared libraries live, in search
@@ -71,6 +74,17 @@ guest_project_build() {
 	echo "$pb/tests/writewatch-tests"
 }
 
+# guest_bench_build BUILDDIR: builds bench/sync_uffd's ww_syncuffd in the
+# project's build tree (configured by guest_project_build). Prints its path.
+guest_bench_build() {
+	local pb=$1
+	ninja -C "$pb" -j"$JOBS" bench/sync_uffd/ww_syncuffd >> "$WORK/x86_64/project-ninja.log" 2>&1 ||
+		{ tail -30 "$WORK/x86_64/project-ninja.log" >&2
+		  die "building ww_syncuffd failed (log: $WORK/x86_64/project-ninja.log)"; }
+	[ -x "$pb/bench/sync_uffd/ww_syncuffd" ] || die "guest_bench_build: no $pb/bench/sync_uffd/ww_syncuffd"
+	echo "$pb/bench/sync_uffd/ww_syncuffd"
+}
+
 # guest_find_lib NAME RUNPATH_DIRS: prints the first NAME in the binary's
 # runpath, then in G_LIBDIRS.
 guest_find_lib() {
@@ -111,7 +125,7 @@ guest_initramfs() {
 	G_INITRD=$dir/initramfs.cpio.gz
 	# Once per run (the VMs run in subshells, so the mark is a file).
 	if [ -f "$dir/built-in-run-$RUN_ID" ]; then
-		G_PROJECT=$(cat "$dir/built-in-run-$RUN_ID")
+		read -r G_PROJECT G_BENCH < "$dir/built-in-run-$RUN_ID"
 		return
 	fi
 	guest_arch_settings "$arch"
@@ -132,9 +146,18 @@ guest_initramfs() {
 		guest_copy_libs "$project_bin" "$root"
 		G_PROJECT=1
 	fi
+	G_BENCH=0
+	if [ "${DO_BENCH:-0}" != 0 ] && [ "$G_PROJECT" = 1 ] && [ "$arch" = x86_64 ]; then
+		local bench_bin
+		bench_bin=$(guest_bench_build "$(dirname "$(dirname "$project_bin")")")
+		cp "$bench_bin" "$root/tests/"
+		guest_copy_libs "$bench_bin" "$root"
+		echo "${WW_BENCH_ARGS:---quick}" > "$root/tests/bench-args"
+		G_BENCH=1
+	fi
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$G_INITRD" ||
 		die "guest_initramfs: packing $G_INITRD failed"
 	rm -f "$dir"/built-in-run-*
-	echo "$G_PROJECT" > "$dir/built-in-run-$RUN_ID"
-	log "initramfs for $arch: $G_INITRD ($(du -h "$G_INITRD" | cut -f1), project tests: $([ "$G_PROJECT" = 1 ] && echo yes || echo no))"
+	echo "$G_PROJECT $G_BENCH" > "$dir/built-in-run-$RUN_ID"
+	log "initramfs for $arch: $G_INITRD ($(du -h "$G_INITRD" | cut -f1), project tests: $([ "$G_PROJECT" = 1 ] && echo yes || echo no)$([ "$G_BENCH" = 1 ] && echo ", ww_syncuffd")"
 }
