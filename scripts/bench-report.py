@@ -326,10 +326,17 @@ def table(rows, contestants):
             if c in (KERNEL, FAULT, PATCHED):
                 cells.append(f"{s['ratio_wine']:.2f}" if s and s["ratio_wine"] is not None else "-")
         lines.append(cells)
-    widths = [max(len(l[i]) for l in lines) for i in range(len(head))]
+    return aligned(lines, text_columns=4)
+
+
+def aligned(lines, text_columns):
+    """Rows of cells as text columns: the first text_columns left-aligned,
+    the figures after them right-aligned, a rule under the heading row."""
+    widths = [max(len(l[i]) for l in lines) for i in range(len(lines[0]))]
     out = []
     for n, l in enumerate(lines):
-        out.append("  ".join(x.ljust(w) if i < 4 else x.rjust(w) for i, (x, w) in enumerate(zip(l, widths))).rstrip())
+        out.append("  ".join(x.ljust(w) if i < text_columns else x.rjust(w)
+                             for i, (x, w) in enumerate(zip(l, widths))).rstrip())
         if n == 0:
             out.append("-" * len(out[0]))
     return "\n".join(out)
@@ -354,13 +361,7 @@ def per_call_table(rows, contestants):
             k, f = row["by_contestant"].get(KERNEL), row["by_contestant"].get(FLOOR)
             cells.append(f"{k['median'] / f['median']:.2f}" if k and f and f["median"] > 0 else "-")
         lines.append(cells)
-    widths = [max(len(l[i]) for l in lines) for i in range(len(head))]
-    out = []
-    for n, l in enumerate(lines):
-        out.append("  ".join(x.ljust(w) if i < 3 else x.rjust(w) for i, (x, w) in enumerate(zip(l, widths))).rstrip())
-        if n == 0:
-            out.append("-" * len(out[0]))
-    return "\n".join(out)
+    return aligned(lines, text_columns=3)
 
 
 # ---------------------------------------------------------------------- svg
