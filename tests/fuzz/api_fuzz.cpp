@@ -12,6 +12,8 @@
 
 #include "writewatch/writewatch.h"
 
+#include "model_check.h"
+
 #include <fuzzer/FuzzedDataProvider.h>
 #include <sys/mman.h>
 
@@ -25,20 +27,6 @@
 namespace {
 
 constexpr size_t page = 4096;
-
-[[noreturn]] void model_mismatch(const char *what, unsigned long long got, unsigned long long expected)
-{
-    std::fprintf(stderr, "MODEL MISMATCH: %s: got 0x%llx, expected 0x%llx\n", what, got, expected);
-    std::abort();
-}
-
-#define EXPECT_EQ(got, expected, what)                                                                  \
-    do {                                                                                                \
-        auto got_ = (got);                                                                              \
-        auto expected_ = (expected);                                                                    \
-        if (got_ != expected_)                                                                          \
-            model_mismatch(what, (unsigned long long)got_, (unsigned long long)expected_);             \
-    } while (0)
 
 // Windows protections and what they allow.
 struct Prot {

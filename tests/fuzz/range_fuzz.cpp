@@ -8,6 +8,8 @@
 // Build and run: scripts/fuzz.sh [seconds]   (clang, -fsanitize=fuzzer,address,undefined)
 #include "writewatch/writewatch.h"
 
+#include "model_check.h"
+
 #include <fuzzer/FuzzedDataProvider.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -23,20 +25,6 @@ namespace {
 constexpr size_t page = WW_PAGE_SIZE;
 size_t host_page; // bytes
 size_t sub;       // 4K pages per host page
-
-[[noreturn]] void model_mismatch(const char *what, unsigned long long got, unsigned long long expected)
-{
-    std::fprintf(stderr, "MODEL MISMATCH: %s: got 0x%llx, expected 0x%llx\n", what, got, expected);
-    std::abort();
-}
-
-#define EXPECT_EQ(got, expected, what)                                                                  \
-    do {                                                                                                \
-        auto got_ = (got);                                                                              \
-        auto expected_ = (expected);                                                                    \
-        if (got_ != expected_)                                                                          \
-            model_mismatch(what, (unsigned long long)got_, (unsigned long long)expected_);             \
-    } while (0)
 
 struct Range {
     char *base;
