@@ -60,25 +60,14 @@ std::unique_ptr<Allocation> Registry::remove(uintptr_t base)
     return allocation;
 }
 
-namespace {
-std::atomic<Registry *> instance{nullptr};
-}
-
 Registry &registry()
 {
-    // Never destroyed: other threads may still call in while the process exits.
-    static Registry *made = [] {
-        install_fork_handlers();
-        auto *reg = new Registry;
-        instance.store(reg, std::memory_order_release);
-        return reg;
-    }();
-    return *made;
+    return ForkLockedInstance<Registry>::get();
 }
 
 Registry *registry_if_made()
 {
-    return instance.load(std::memory_order_acquire);
+    return ForkLockedInstance<Registry>::if_made();
 }
 
 } // namespace writewatch

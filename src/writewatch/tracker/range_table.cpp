@@ -2,7 +2,6 @@
 
 #include "../fork_safety.h"
 
-#include <atomic>
 #include <iterator>
 
 namespace writewatch {
@@ -64,25 +63,14 @@ void RangeTable::reset_in_child()
         entry.range->orphan_in_child();
 }
 
-namespace {
-std::atomic<RangeTable *> instance{nullptr};
-}
-
 RangeTable &range_table()
 {
-    // Never destroyed: other threads may still call in while the process exits.
-    static RangeTable *made = [] {
-        install_fork_handlers();
-        auto *table = new RangeTable;
-        instance.store(table, std::memory_order_release);
-        return table;
-    }();
-    return *made;
+    return ForkLockedInstance<RangeTable>::get();
 }
 
 RangeTable *range_table_if_made()
 {
-    return instance.load(std::memory_order_acquire);
+    return ForkLockedInstance<RangeTable>::if_made();
 }
 
 } // namespace writewatch
