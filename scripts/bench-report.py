@@ -154,31 +154,41 @@ def targets(rows, contestants, failed=()):
     def get(row, c):
         return row["by_contestant"].get(c)
 
+    def compare(select, num, den, limit, describe):
+        """Over the rows select() keeps where both contestants were measured:
+        how many, the description of the worst num/den median ratio (the
+        first one, on a tie), and the descriptions of those above limit."""
+        n, worst, misses = 0, None, []
+        for row in rows:
+            if not select(row):
+                continue
+            a, b = get(row, num), get(row, den)
+            if not a or not b:
+                continue
+            n += 1
+            r = a["median"] / b["median"]
+            desc = describe(row, a, b, r)
+            if worst is None or r > worst[0]:
+                worst = (r, desc)
+            if r > limit:
+                misses.append(desc)
+        return n, worst[1] if worst else None, misses
+
     # 1. kernel scans within KERNEL_LIMIT of the bare-ioctl floor at KERNEL_SIZES.
     name = (f"kernel backend GetWriteWatch, GWW+RESET, ResetWriteWatch and drains <= {KERNEL_LIMIT:.2f}x "
             f"bare PAGEMAP_SCAN floor at {', '.join(map(str, KERNEL_SIZES))} pages")
     if KERNEL in contestants and FLOOR in contestants:
-        worst, misses, n = None, [], 0
-        for row in rows:
-            scan = row["measure"] in ("gww", "gww_reset", "reset") and row["pages"] in KERNEL_SIZES
-            if not scan and row["measure"] not in ("drain_reset", "drain_walk"):
-                continue
-            k, f = get(row, KERNEL), get(row, FLOOR)
-            if not k or not f:
-                continue
-            n += 1
-            r = k["median"] / f["median"]
-            desc = f"{LABEL[row['measure']]} {size_label(row['pages'])} " \
-                   f"{row['variant'] or 'dirty %g' % row['dirty']}: " \
-                   f"{fmt(k['median'])} vs {fmt(f['median'])} ns/page = {r:.2f}x" \
-                   f" (best runs: {k['min'] / f['min']:.2f}x)"
-            if worst is None or r > worst[0]:
-                worst = (r, desc)
-            if r > KERNEL_LIMIT:
-                misses.append(desc)
+        n, worst, misses = compare(
+            lambda row: (row["measure"] in ("gww", "gww_reset", "reset") and row["pages"] in KERNEL_SIZES)
+            or row["measure"] in ("drain_reset", "drain_walk"),
+            KERNEL, FLOOR, KERNEL_LIMIT,
+            lambda row, k, f, r: f"{LABEL[row['measure']]} {size_label(row['pages'])} "
+                                 f"{row['variant'] or 'dirty %g' % row['dirty']}: "
+                                 f"{fmt(k['median'])} vs {fmt(f['median'])} ns/page = {r:.2f}x"
+                                 f" (best runs: {k['min'] / f['min']:.2f}x)")
         if n:
             add(name, "MISS" if misses else "PASS",
-                f"{n} cells, worst {worst[1]}, {len(misses)} over {KERNEL_LIMIT:.2f}x", misses)
+                f"{n} cells, worst {worst}, {len(misses)} over {KERNEL_LIMIT:.2f}x", misses)
         else:
             add(name, "SKIP", "no common measurements")
     else:
@@ -211,25 +221,17 @@ def targets(rows, contestants, failed=()):
     # 4. fault backend no slower than Wine 8 on any measure.
     name = "fault backend no slower than Wine 8 on any measure (medians)"
     if FAULT in contestants and WINE in contestants:
-        misses, n, worst = [], 0, None
-        for row in rows:
-            fa, wi = get(row, FAULT), get(row, WINE)
-            if not fa or not wi or wi["median"] <= 0:
-                continue
-            n += 1
-            r = fa["median"] / wi["median"]
-            desc = f"{LABEL.get(row['measure'], row['measure'])} {size_label(row['pages'])}" \
-                   f"{' dirty %g' % row['dirty'] if row['measure'] in ('gww', 'gww_reset', 'reset') else ''}" \
-                   f"{' ' + row['variant'] if row['variant'] else ''}: " \
-                   f"{fmt(fa['median'])} vs {fmt(wi['median'])} {row['unit']} = {r:.2f}x" \
-                   f" (best runs: {fa['min'] / wi['min']:.2f}x)"
-            if worst is None or r > worst[0]:
-                worst = (r, desc)
-            if r > 1.0:
-                misses.append(desc)
+        n, worst, misses = compare(
+            lambda row: not get(row, WINE) or get(row, WINE)["median"] > 0,
+            FAULT, WINE, 1.0,
+            lambda row, fa, wi, r: f"{LABEL.get(row['measure'], row['measure'])} {size_label(row['pages'])}"
+                                   f"{' dirty %g' % row['dirty'] if row['measure'] in ('gww', 'gww_reset', 'reset') else ''}"
+                                   f"{' ' + row['variant'] if row['variant'] else ''}: "
+                                   f"{fmt(fa['median'])} vs {fmt(wi['median'])} {row['unit']} = {r:.2f}x"
+                                   f" (best runs: {fa['min'] / wi['min']:.2f}x)")
         if n:
             add(name, "MISS" if misses else "PASS",
-                f"{n} measures, {len(misses)} slower, worst {worst[1]}", misses)
+                f"{n} measures, {len(misses)} slower, worst {worst}", misses)
         else:
             add(name, "SKIP", "no common measurements")
     else:
@@ -249,23 +251,12 @@ def targets(rows, contestants, failed=()):
         add(name, "SKIP", "patched Wine, Wine 8 or the kernel backend not measured")
     name = "Wine 8 + writewatch: GetWriteWatch+RESET <= 1.3x the native library at every size"
     if PATCHED in contestants and KERNEL in contestants:
-        misses, n, worst = [], 0, None
-        for r in rows:
-            if r["measure"] != "gww_reset":
-                continue
-            a, b = get(r, PATCHED), get(r, KERNEL)
-            if not a or not b:
-                continue
-            n += 1
-            ratio = a["median"] / b["median"]
-            desc = f"{size_label(r['pages'])} dirty {r['dirty']:g}: {fmt(a['median'])} vs {fmt(b['median'])} " \
-                   f"ns/page = {ratio:.2f}x (best runs: {a['min'] / b['min']:.2f}x)"
-            if worst is None or ratio > worst[0]:
-                worst = (ratio, desc)
-            if ratio > 1.3:
-                misses.append(desc)
+        n, worst, misses = compare(
+            lambda row: row["measure"] == "gww_reset", PATCHED, KERNEL, 1.3,
+            lambda row, a, b, r: f"{size_label(row['pages'])} dirty {row['dirty']:g}: {fmt(a['median'])} vs "
+                                 f"{fmt(b['median'])} ns/page = {r:.2f}x (best runs: {a['min'] / b['min']:.2f}x)")
         if n:
-            add(name, "MISS" if misses else "PASS", f"{n} cells, worst {worst[1]}, {len(misses)} over 1.3x", misses)
+            add(name, "MISS" if misses else "PASS", f"{n} cells, worst {worst}, {len(misses)} over 1.3x", misses)
         else:
             add(name, "SKIP", "no common measurements")
     else:
