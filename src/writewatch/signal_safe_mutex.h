@@ -5,9 +5,7 @@
 // fault-free sections.
 #pragma once
 
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+#include "futex.h"
 
 #include <atomic>
 
@@ -18,19 +16,23 @@ public:
     void lock()
     {
         int expected = unlocked;
-        if (state_.compare_exchange_strong(expected, locked, std::memory_order_acquire))
+        if (state_.compare_exchange_strong(expected, locked, std::memory_order_seq_cst))
             return;
         // A short spin covers the usual case, a holder doing one mprotect.
         for (int spin = 0; spin < 64; ++spin) {
             expected = unlocked;
             if (state_.load(std::memory_order_relaxed) == unlocked &&
-                state_.compare_exchange_weak(expected, locked, std::memory_order_acquire))
+                state_.compare_exchange_weak(expected, locked, std::memory_order_seq_cst))
                 return;
             cpu_relax();
         }
-        while (state_.exchange(contended, std::memory_order_acquire) != unlocked)
-            futex(FUTEX_WAIT_PRIVATE, contended);
+        while (state_.exchange(contended, std::memory_order_seq_cst) != unlocked)
+            futex_wait(state_, contended);
     }
+
+    // Whether some thread holds it (seq_cst, like lock and unlock: RwLock
+    // pairs it with its own counter).
+    bool is_locked() const { return state_.load(std::memory_order_seq_cst) != unlocked; }
 
     // Unlocked, whoever held it. Only for the child after fork(), where the
     // holder's thread does not exist.
@@ -38,28 +40,14 @@ public:
 
     void unlock()
     {
-        if (state_.exchange(unlocked, std::memory_order_release) == contended)
-            futex(FUTEX_WAKE_PRIVATE, 1);
+        if (state_.exchange(unlocked, std::memory_order_seq_cst) == contended)
+            futex_wake(state_, 1);
     }
 
 private:
     static constexpr int unlocked = 0;
     static constexpr int locked = 1;    // held, nobody waits
     static constexpr int contended = 2; // held, someone may sleep on it
-
-    static void cpu_relax()
-    {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#elif defined(__aarch64__)
-        asm volatile("yield");
-#endif
-    }
-
-    void futex(int op, int value)
-    {
-        syscall(SYS_futex, reinterpret_cast<int *>(&state_), op, value, nullptr, nullptr, 0);
-    }
 
     static_assert(sizeof(std::atomic<int>) == sizeof(int) && std::atomic<int>::is_always_lock_free);
     std::atomic<int> state_{unlocked};

@@ -15,6 +15,7 @@
 
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <new>
 
 namespace writewatch {
