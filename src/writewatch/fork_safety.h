@@ -4,6 +4,8 @@
 // whole library takes every lock in one fixed order.
 #pragma once
 
+#include "hot_path.h"
+
 #include <atomic>
 
 namespace writewatch {
@@ -19,7 +21,7 @@ void install_fork_handlers();
 template <typename T>
 class ForkLockedInstance {
 public:
-    static T &get()
+    WW_HOT_PATH static T &get()
     {
         static T *made = [] {
             install_fork_handlers();

@@ -1,6 +1,8 @@
 #include "kernel_calls.h"
 
 #include "fault_injection.h"
+#include "hot_path.h"
+#include "raw_syscall.h"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -45,7 +47,7 @@ int range_call(Call call, size_t size, Op op)
 
 } // namespace
 
-long pagemap_scan(int pagemap, pm_scan_arg *arg)
+WW_HOT_PATH long pagemap_scan(int pagemap, pm_scan_arg *arg)
 {
     Decision decision = injection::decide(Call::pagemap_scan);
     if (decision.error && decision.partial && arg->vec_len > 0) {
@@ -58,7 +60,8 @@ long pagemap_scan(int pagemap, pm_scan_arg *arg)
     }
     if (decision.error)
         return fail(decision.error);
-    return ioctl(pagemap, PAGEMAP_SCAN, arg);
+    long result = raw_ioctl(pagemap, PAGEMAP_SCAN, arg);
+    return result < 0 ? fail(static_cast<int>(-result)) : result;
 }
 
 int uffd_api(int uffd, void *arg)

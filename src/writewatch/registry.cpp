@@ -1,29 +1,25 @@
 #include "registry.h"
 
 #include "fork_safety.h"
+#include "hot_path.h"
 #include "tracker/range_table.h"
 
 #include <shared_mutex>
 
 namespace writewatch {
 
-Allocation *Registry::find(uintptr_t address) const
+WW_HOT_PATH Allocation *Registry::find(uintptr_t address) const
 {
-    auto it = by_base_.upper_bound(address);
-    if (it == by_base_.begin())
+    auto it = by_end_.upper_bound(address);
+    if (it == by_end_.end() || it->second->base > address)
         return nullptr;
-    --it;
-    Allocation *allocation = it->second.get();
-    return address < allocation->end() ? allocation : nullptr;
+    return it->second.get();
 }
 
 bool Registry::is_free(uintptr_t start, uintptr_t stop) const
 {
-    auto it = by_base_.lower_bound(stop);
-    if (it == by_base_.begin())
-        return true;
-    --it;
-    return it->second->end() <= start;
+    auto it = by_end_.upper_bound(start);
+    return it == by_end_.end() || it->second->base >= stop;
 }
 
 size_t Registry::bytes_for(const Allocation &allocation)
@@ -39,28 +35,28 @@ size_t Registry::bytes_for(const Allocation &allocation)
 size_t Registry::tracking_bytes() const
 {
     size_t bytes = 0;
-    for (const auto &entry : by_base_)
+    for (const auto &entry : by_end_)
         bytes += bytes_for(*entry.second);
     return bytes;
 }
 
 Allocation &Registry::insert(std::unique_ptr<Allocation> allocation)
 {
-    auto [it, inserted] = by_base_.emplace(allocation->base, std::move(allocation));
+    auto [it, inserted] = by_end_.emplace(allocation->end(), std::move(allocation));
     return *it->second;
 }
 
 std::unique_ptr<Allocation> Registry::remove(uintptr_t base)
 {
-    auto it = by_base_.find(base);
-    if (it == by_base_.end())
+    auto it = by_end_.upper_bound(base);
+    if (it == by_end_.end() || it->second->base != base)
         return nullptr;
     std::unique_ptr<Allocation> allocation = std::move(it->second);
-    by_base_.erase(it);
+    by_end_.erase(it);
     return allocation;
 }
 
-Registry &registry()
+WW_HOT_PATH Registry &registry()
 {
     return ForkLockedInstance<Registry>::get();
 }

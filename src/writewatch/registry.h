@@ -8,7 +8,6 @@
 #include "rw_lock.h"
 
 #include <atomic>
-#include <iterator>
 #include <map>
 #include <memory>
 
@@ -26,7 +25,7 @@ public:
     void reset_lock_in_child()
     {
         mutex_.rebuild();
-        for (auto &entry : by_base_)
+        for (auto &entry : by_end_)
             entry.second->fault_lock.reset_in_child();
     }
 
@@ -40,10 +39,7 @@ public:
     template <typename Fn>
     void for_each_overlapping(uintptr_t start, uintptr_t stop, Fn fn) const
     {
-        auto it = by_base_.upper_bound(start);
-        if (it != by_base_.begin() && std::prev(it)->second->end() > start)
-            --it;
-        for (; it != by_base_.end() && it->first < stop; ++it)
+        for (auto it = by_end_.upper_bound(start); it != by_end_.end() && it->second->base < stop; ++it)
             fn(*it->second);
     }
 
@@ -58,7 +54,11 @@ private:
     static size_t bytes_for(const Allocation &allocation);
 
     mutable RwLock mutex_;
-    std::map<uintptr_t, std::unique_ptr<Allocation>> by_base_;
+    // By end address (an allocation never changes size): the one holding an
+    // address is the first ending above it, found without stepping back
+    // through the tree, which is a call into libstdc++ and one more code page
+    // for a GetWriteWatch to touch.
+    std::map<uintptr_t, std::unique_ptr<Allocation>> by_end_;
 };
 
 Registry &registry();

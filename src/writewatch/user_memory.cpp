@@ -2,6 +2,7 @@
 
 #include "address_range.h"
 #include "backends/fault_signal.h"
+#include "hot_path.h"
 
 #include <pthread.h>
 #include <setjmp.h>
@@ -16,7 +17,7 @@ namespace {
 __attribute__((tls_model("initial-exec"))) thread_local sigjmp_buf probe_return;
 __attribute__((tls_model("initial-exec"))) thread_local volatile sig_atomic_t probing;
 
-__attribute__((noinline)) void touch_pages(uintptr_t start, uintptr_t end)
+__attribute__((noinline)) WW_HOT_PATH void touch_pages(uintptr_t start, uintptr_t end)
 {
     for (uintptr_t address = start; address < end;
          address = align_down(address, WW_PAGE_SIZE) + WW_PAGE_SIZE) {
@@ -36,7 +37,7 @@ struct Span {
 };
 
 // Touches every page of the spans (an empty span is skipped).
-bool touch_pages_for_write(Span first, Span second)
+WW_HOT_PATH bool touch_pages_for_write(Span first, Span second)
 {
     // Nothing but these live across the jump.
     volatile uintptr_t spans[4] = {first.start, first.end, second.start, second.end};
@@ -54,7 +55,7 @@ bool touch_pages_for_write(Span first, Span second)
 }
 
 // The span of [address, address + size), or false for NULL or a wrap-around.
-bool span_of(const void *address, size_t size, Span *span)
+WW_HOT_PATH bool span_of(const void *address, size_t size, Span *span)
 {
     if (!address)
         return false;
@@ -64,12 +65,12 @@ bool span_of(const void *address, size_t size, Span *span)
 
 } // namespace
 
-ww_status check_user_writable(const void *address, size_t size)
+WW_HOT_PATH ww_status check_user_writable(const void *address, size_t size)
 {
     return check_user_writable(address, size, nullptr, 0);
 }
 
-ww_status check_user_writable(const void *first, size_t first_size, const void *second, size_t second_size)
+WW_HOT_PATH ww_status check_user_writable(const void *first, size_t first_size, const void *second, size_t second_size)
 {
     Span a{}, b{};
     if (!span_of(first, first_size, &a) || (second && !span_of(second, second_size, &b)))

@@ -2,6 +2,7 @@
 // rounding to pages, and the hand-over to the backend of the allocation.
 #include "address_range.h"
 #include "backend.h"
+#include "hot_path.h"
 #include "registry.h"
 #include "user_memory.h"
 
@@ -12,7 +13,7 @@ namespace writewatch {
 namespace {
 
 // The watched allocation holding all of [base, base + size), as page range.
-ww_status find_watched(const Registry &reg, const void *base, size_t size, Allocation **found,
+WW_HOT_PATH ww_status find_watched(const Registry &reg, const void *base, size_t size, Allocation **found,
                        PageRange *pages)
 {
     std::optional<AddressRange> range = round_range(base, size);
@@ -31,7 +32,7 @@ ww_status find_watched(const Registry &reg, const void *base, size_t size, Alloc
 
 using namespace writewatch;
 
-extern "C" ww_status ww_get_write_watch(void *process, uint32_t flags, void *base, size_t size,
+extern "C" WW_HOT_PATH ww_status ww_get_write_watch(void *process, uint32_t flags, void *base, size_t size,
                                         void **addresses, uintptr_t *count, uint32_t *granularity)
 {
     if (process != WW_CURRENT_PROCESS)
@@ -67,7 +68,7 @@ extern "C" ww_status ww_get_write_watch(void *process, uint32_t flags, void *bas
     return status;
 }
 
-extern "C" ww_status ww_reset_write_watch(void *process, void *base, size_t size)
+extern "C" WW_HOT_PATH ww_status ww_reset_write_watch(void *process, void *base, size_t size)
 {
     if (process != WW_CURRENT_PROCESS)
         return WW_STATUS_INVALID_HANDLE;

@@ -2,6 +2,7 @@
 
 #include "fault_protection.h"
 #include "../host_pages.h"
+#include "../hot_path.h"
 #include "../kernel_calls.h"
 #include "../user_memory.h"
 
@@ -185,7 +186,7 @@ sigset_t async_signals()
 
 } // namespace
 
-bool install_fault_handler()
+WW_HOT_PATH bool install_fault_handler()
 {
     if (handler_installed.load(std::memory_order_acquire))
         return true; // the common case, on every GetWriteWatch

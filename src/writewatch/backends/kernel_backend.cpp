@@ -6,6 +6,7 @@
 #include "../errno_status.h"
 #include "../host_mapping.h"
 #include "../host_pages.h"
+#include "../hot_path.h"
 #include "../probe.h"
 #include "../tracker/range_table.h"
 
@@ -73,14 +74,14 @@ public:
         return allocation.kernel_range->decommit(start_of(allocation, pages), mapped_end_of(allocation, pages));
     }
 
-    ww_status get_written(Allocation &allocation, PageRange pages, bool reset, void **addresses,
+    WW_HOT_PATH ww_status get_written(Allocation &allocation, PageRange pages, bool reset, void **addresses,
                           uintptr_t limit, uintptr_t *found) override
     {
         return allocation.kernel_range->get_written(start_of(allocation, pages), end_of(allocation, pages), reset,
                                                     addresses, limit, found);
     }
 
-    ww_status reset(Allocation &allocation, PageRange pages) override
+    WW_HOT_PATH ww_status reset(Allocation &allocation, PageRange pages) override
     {
         return allocation.kernel_range->reset(start_of(allocation, pages), end_of(allocation, pages));
     }

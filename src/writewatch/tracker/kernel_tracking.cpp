@@ -2,6 +2,7 @@
 
 #include "../errno_status.h"
 #include "../fork_safety.h"
+#include "../hot_path.h"
 #include "../kernel_calls.h"
 #include "../probe.h"
 #include "../uapi/userfaultfd_wp.h"
@@ -21,7 +22,7 @@ namespace {
 std::atomic<KernelTracking *> instance{nullptr};
 }
 
-KernelTracking *KernelTracking::get()
+WW_HOT_PATH KernelTracking *KernelTracking::get()
 {
     static KernelTracking *opened = [] () -> KernelTracking * {
         if (!kernel_features().kernel_backend_usable)
@@ -115,7 +116,7 @@ ww_status KernelTracking::write_protect(uintptr_t start, uintptr_t end)
     return uffd_request(kernel::uffd_writeprotect, uffd_.get(), &wp);
 }
 
-long KernelTracking::scan(pm_scan_arg &arg)
+WW_HOT_PATH long KernelTracking::scan(pm_scan_arg &arg)
 {
     long regions = kernel::pagemap_scan(pagemap_.get(), &arg);
     return regions < 0 ? -errno : regions;

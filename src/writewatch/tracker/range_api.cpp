@@ -1,5 +1,6 @@
 // The range tracker's C API: argument checks, the table of host ranges, and
 // the hand-over to the tracked range.
+#include "../hot_path.h"
 #include "../probe.h"
 #include "range_table.h"
 
@@ -17,7 +18,7 @@ struct Bounds {
 
 // [base, base + size) when it is not empty, does not wrap and is aligned to
 // 'alignment'.
-bool bounds_of(const void *base, size_t size, uintptr_t alignment, Bounds *out)
+WW_HOT_PATH bool bounds_of(const void *base, size_t size, uintptr_t alignment, Bounds *out)
 {
     auto start = reinterpret_cast<uintptr_t>(base);
     uintptr_t end;
@@ -48,12 +49,10 @@ ww_status check_call(const void *base, size_t size, uintptr_t alignment, Bounds 
 enum class Access { scan, event };
 
 template <typename Op>
-ww_status on_range(const void *base, size_t size, uintptr_t alignment, Access access, Op op)
+WW_HOT_PATH ww_status on_range(const void *base, size_t size, uintptr_t alignment, Access access, Op op)
 {
     Bounds bounds;
-    ww_status status = check_call(base, size, alignment, &bounds);
-    if (status != WW_STATUS_SUCCESS)
-        return status;
+    bool in_bounds = bounds_of(base, size, alignment, &bounds);
     RangeTable &table = range_table();
     std::shared_lock<RwLock> shared(table.mutex(), std::defer_lock);
     std::unique_lock<RwLock> exclusive(table.mutex(), std::defer_lock);
@@ -61,9 +60,11 @@ ww_status on_range(const void *base, size_t size, uintptr_t alignment, Access ac
         shared.lock();
     else
         exclusive.lock();
-    TrackedRange *range = table.find(bounds.start, bounds.end, RangeTable::Owner::host);
+    TrackedRange *range = in_bounds ? table.find(bounds.start, bounds.end, RangeTable::Owner::host) : nullptr;
+    // Ranges exist only where the kernel tracks, so the kernel is asked about
+    // on failure alone (the answer check_call would have given first).
     if (!range)
-        return WW_STATUS_INVALID_PARAMETER;
+        return KernelTracking::get() ? WW_STATUS_INVALID_PARAMETER : WW_STATUS_NOT_SUPPORTED;
     return op(*range, bounds);
 }
 
@@ -114,7 +115,7 @@ extern "C" ww_status ww_range_unregister(void *base, size_t size)
     return WW_STATUS_SUCCESS;
 }
 
-extern "C" ww_status ww_range_get_written(void *base, size_t size, uint32_t flags, void **addresses,
+extern "C" WW_HOT_PATH ww_status ww_range_get_written(void *base, size_t size, uint32_t flags, void **addresses,
                                           uintptr_t *count)
 {
     if (!count || (flags & ~WW_WRITE_WATCH_FLAG_RESET))
@@ -133,7 +134,7 @@ extern "C" ww_status ww_range_get_written(void *base, size_t size, uint32_t flag
     });
 }
 
-extern "C" ww_status ww_range_reset(void *base, size_t size)
+extern "C" WW_HOT_PATH ww_status ww_range_reset(void *base, size_t size)
 {
     return on_range(base, size, WW_PAGE_SIZE, Access::scan,
                     [](TrackedRange &range, Bounds bounds) { return range.reset(bounds.start, bounds.end); });

@@ -1,17 +1,16 @@
 #include "range_table.h"
 
 #include "../fork_safety.h"
+#include "../hot_path.h"
 
-#include <iterator>
 
 namespace writewatch {
 
-TrackedRange *RangeTable::find(uintptr_t start, uintptr_t end, Owner owner) const
+WW_HOT_PATH TrackedRange *RangeTable::find(uintptr_t start, uintptr_t end, Owner owner) const
 {
-    auto it = by_base_.upper_bound(start);
-    if (it == by_base_.begin())
+    auto it = by_end_.upper_bound(start);
+    if (it == by_end_.end())
         return nullptr;
-    --it;
     const Entry &entry = it->second;
     if (entry.owner != owner || start < entry.range->base() || end > entry.range->end())
         return nullptr;
@@ -20,18 +19,16 @@ TrackedRange *RangeTable::find(uintptr_t start, uintptr_t end, Owner owner) cons
 
 TrackedRange *RangeTable::find_exact(uintptr_t start, uintptr_t end, Owner owner) const
 {
-    auto it = by_base_.find(start);
-    if (it == by_base_.end() || it->second.owner != owner || it->second.range->end() != end)
+    auto it = by_end_.find(end);
+    if (it == by_end_.end() || it->second.owner != owner || it->second.range->base() != start)
         return nullptr;
     return it->second.range;
 }
 
 bool RangeTable::overlaps(uintptr_t start, uintptr_t end) const
 {
-    auto it = by_base_.lower_bound(end);
-    if (it == by_base_.begin())
-        return false;
-    return std::prev(it)->second.range->end() > start;
+    auto it = by_end_.upper_bound(start);
+    return it != by_end_.end() && it->second.range->base() < end;
 }
 
 void RangeTable::insert(TrackedRange *range, Owner owner)
@@ -39,18 +36,20 @@ void RangeTable::insert(TrackedRange *range, Owner owner)
     Entry entry{range, owner, nullptr};
     if (owner == Owner::host)
         entry.owned.reset(range);
-    by_base_.emplace(range->base(), std::move(entry));
+    by_end_.emplace(range->end(), std::move(entry));
 }
 
 void RangeTable::remove(uintptr_t base)
 {
-    by_base_.erase(base);
+    auto it = by_end_.upper_bound(base);
+    if (it != by_end_.end() && it->second.range->base() == base)
+        by_end_.erase(it);
 }
 
 size_t RangeTable::host_bytes() const
 {
     size_t bytes = 0;
-    for (const auto &[base, entry] : by_base_)
+    for (const auto &[base, entry] : by_end_)
         if (entry.owner == Owner::host)
             bytes += sizeof(TrackedRange) + entry.range->heap_bytes() + sizeof(Entry) + 6 * sizeof(void *);
     return bytes;
@@ -59,11 +58,11 @@ size_t RangeTable::host_bytes() const
 void RangeTable::reset_in_child()
 {
     mutex_.rebuild();
-    for (auto &[base, entry] : by_base_)
+    for (auto &[base, entry] : by_end_)
         entry.range->orphan_in_child();
 }
 
-RangeTable &range_table()
+WW_HOT_PATH RangeTable &range_table()
 {
     return ForkLockedInstance<RangeTable>::get();
 }

@@ -46,7 +46,8 @@ private:
     };
 
     mutable RwLock mutex_;
-    std::map<uintptr_t, Entry> by_base_;
+    // By end address, as the registry's allocations (registry.h says why).
+    std::map<uintptr_t, Entry> by_end_;
 };
 
 RangeTable &range_table();

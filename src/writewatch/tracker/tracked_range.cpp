@@ -2,6 +2,7 @@
 
 #include "../errno_status.h"
 #include "../host_mapping.h"
+#include "../hot_path.h"
 
 #include <sys/mman.h>
 
@@ -16,17 +17,20 @@ namespace {
 
 constexpr size_t region_vector_length = 256;
 
-// The region vector every scan of a thread uses. Entries from 'dirty' on are
-// zero, so after a failed scan the regions the kernel stored before it
-// stopped are exactly the non-zero prefix (a region never ends at address 0).
+// The region vector every scan of a thread uses. Entries from 'dirty' on end
+// at zero, so after a failed scan the regions the kernel stored before it
+// stopped are exactly the prefix with non-zero ends (a region never ends at
+// address 0). 'dirty' comes first, on the page of the first entries: a scan
+// with reset flushes the TLB, and each page touched after it costs a walk.
 struct RegionVector {
-    std::array<page_region, region_vector_length> regions{};
     size_t dirty = 0;
+    std::array<page_region, region_vector_length> regions{};
 
     void clear()
     {
+        // Only the ends (a plain store loop, not a call to memset).
         for (size_t i = 0; i < dirty; ++i)
-            regions[i] = page_region{};
+            regions[i].end = 0;
         dirty = 0;
     }
     // After a scan that returned 'result' (regions, or -errno): how many
@@ -57,7 +61,7 @@ struct VectorOwner {
     }
 };
 
-RegionVector *thread_vector()
+WW_HOT_PATH RegionVector *thread_vector()
 {
     if (current_vector)
         return current_vector;
@@ -114,25 +118,13 @@ public:
     Delivery(TrackedRange &range, uintptr_t start, uintptr_t end, bool reset, void **out, uintptr_t limit)
         : range_(range), marks_(range.marks_), start_(start), end_(end), reset_(reset), out_(out), limit_(limit),
           mark_end_(range.page_index(end)),
-          next_mark_(marks_.marked_pages() ? marks_.next_marked(range.page_index(start), mark_end_) : mark_end_),
-          plain_(next_mark_ == mark_end_ && range.host_page_ == WW_PAGE_SIZE)
+          next_mark_(marks_.marked_pages() ? marks_.next_marked(range.page_index(start), mark_end_) : mark_end_)
     {
     }
 
     uintptr_t stored() const { return stored_; }
     bool full() const { return stored_ == limit_; }
     bool lost_pending() const { return lost_pending_; }
-    // True while nothing is to be merged and every region the kernel returns
-    // lies in the request: its pages go straight out (the common case).
-    bool plain() const { return plain_; }
-
-    // The plain case: the regions' pages, in order, as many as fit.
-    void plain_regions(const page_region *regions, size_t count)
-    {
-        for (size_t i = 0; i < count; ++i)
-            unmarked_run(regions[i].start, regions[i].end);
-    }
-
     // Every marked page of the request below 'bound', while there is room.
     void marks_below(uintptr_t bound)
     {
@@ -211,7 +203,6 @@ private:
     uintptr_t stored_ = 0;
     const size_t mark_end_;
     size_t next_mark_;
-    const bool plain_;
     bool lost_pending_ = false;
 };
 
@@ -220,21 +211,70 @@ TrackedRange::TrackedRange(KernelTracking &kernel, uintptr_t base, size_t size, 
 {
 }
 
-ww_status TrackedRange::get_written(uintptr_t start, uintptr_t end, bool reset, void **out, uintptr_t limit,
-                                    uintptr_t *stored)
+WW_HOT_PATH ww_status TrackedRange::get_written(uintptr_t start, uintptr_t end, bool reset, void **out,
+                                                uintptr_t limit, uintptr_t *stored)
 {
     *stored = 0;
     if (orphaned())
         return WW_STATUS_NOT_SUPPORTED;
-    // Merging marks, or holding pages back (host pages larger than the
-    // request's granularity), is one call at a time; a plain scan needs no
-    // lock (see tracked_range.h).
-    std::unique_lock<std::mutex> merging;
-    if (marks_.marked_pages() || host_page_ != WW_PAGE_SIZE) {
-        merging = std::unique_lock(lock_);
-        if (reset && !marks_.reserve())
-            return WW_STATUS_NO_MEMORY;
+    // A plain scan needs no lock (see tracked_range.h, "Locking").
+    if (!marks_.marked_pages() && host_page_ == WW_PAGE_SIZE)
+        return get_written_plain(start, end, reset, out, limit, stored);
+    return get_written_merging(start, end, reset, out, limit, stored);
+}
+
+WW_HOT_PATH ww_status TrackedRange::get_written_plain(uintptr_t start, uintptr_t end, bool reset, void **out,
+                                                      uintptr_t limit, uintptr_t *stored)
+{
+    RegionVector *vector = thread_vector();
+    if (!vector)
+        return WW_STATUS_NO_MEMORY;
+    uintptr_t count = 0, cursor = start;
+    ww_status status = WW_STATUS_SUCCESS;
+    for (int failures = 0; count < limit && cursor < end;) {
+        vector->clear();
+        pm_scan_arg arg = written_request(*vector, cursor, end, reset);
+        arg.max_pages = limit - count;
+        long result = kernel_.scan(arg);
+        size_t regions = vector->stored_by(result);
+        // Pages the kernel stored before failing were cleaned already (with
+        // reset): they reach the caller like any others.
+        for (size_t i = 0; i < regions; ++i) {
+            const page_region &region = vector->regions[i];
+            uintptr_t page = region.start;
+            for (; page < region.end && count < limit; page += WW_PAGE_SIZE)
+                out[count++] = reinterpret_cast<void *>(page);
+            if (page < region.end && reset && status == WW_STATUS_SUCCESS) [[unlikely]]
+                status = keep_unstored(page, region.end);
+        }
+        cursor = window_end(*vector, arg, result, regions, cursor);
+        if (result >= 0) {
+            failures = 0;
+        } else if (++failures == kernel_attempts || !retryable_kernel_error(static_cast<int>(-result))) {
+            status = status_from_errno(static_cast<int>(-result));
+            break;
+        }
     }
+    *stored = count;
+    return status;
+}
+
+__attribute__((noinline)) ww_status TrackedRange::keep_unstored(uintptr_t from, uintptr_t to)
+{
+    std::unique_lock exclusive(lock_);
+    if (!marks_.reserve() || !marks_.set_pending(page_index(from), (to - from) / WW_PAGE_SIZE))
+        return WW_STATUS_NO_MEMORY;
+    return WW_STATUS_SUCCESS;
+}
+
+ww_status TrackedRange::get_written_merging(uintptr_t start, uintptr_t end, bool reset, void **out,
+                                            uintptr_t limit, uintptr_t *stored)
+{
+    // Merging marks, or holding pages back (host pages larger than the
+    // request's granularity), is one call at a time.
+    std::unique_lock merging(lock_);
+    if (reset && !marks_.reserve())
+        return WW_STATUS_NO_MEMORY;
     RegionVector *vector = thread_vector();
     if (!vector)
         return WW_STATUS_NO_MEMORY;
@@ -249,15 +289,9 @@ ww_status TrackedRange::get_written(uintptr_t start, uintptr_t end, bool reset, 
         arg.max_pages = (limit - delivery.stored() + subpages - 1) / subpages; // host pages
         long result = kernel_.scan(arg);
         size_t regions = vector->stored_by(result);
-        // Pages the kernel stored before failing were cleaned already (with
-        // reset): they reach the caller like any others.
-        if (delivery.plain()) {
-            delivery.plain_regions(vector->regions.data(), regions);
-        } else {
-            for (size_t i = 0; i < regions; ++i) {
-                delivery.marks_below(vector->regions[i].start);
-                delivery.kernel_run(vector->regions[i].start, vector->regions[i].end);
-            }
+        for (size_t i = 0; i < regions; ++i) {
+            delivery.marks_below(vector->regions[i].start);
+            delivery.kernel_run(vector->regions[i].start, vector->regions[i].end);
         }
         uintptr_t reached = window_end(*vector, arg, result, regions, cursor);
         delivery.marks_below(reached);
@@ -275,7 +309,7 @@ ww_status TrackedRange::get_written(uintptr_t start, uintptr_t end, bool reset, 
     return status;
 }
 
-ww_status TrackedRange::clean_kernel(uintptr_t start, uintptr_t end)
+WW_HOT_PATH ww_status TrackedRange::clean_kernel(uintptr_t start, uintptr_t end)
 {
     // One write-protect-only scan (no vector): it touches the written pages alone.
     for (int failures = 0; start < end;) {
@@ -314,7 +348,7 @@ ww_status TrackedRange::absorb(uintptr_t start, uintptr_t end)
     return WW_STATUS_SUCCESS;
 }
 
-ww_status TrackedRange::reset(uintptr_t start, uintptr_t end)
+WW_HOT_PATH ww_status TrackedRange::reset(uintptr_t start, uintptr_t end)
 {
     if (orphaned())
         return WW_STATUS_NOT_SUPPORTED;

@@ -83,6 +83,17 @@ public:
 private:
     class Delivery;
 
+    // get_written while no page carries a mark and host pages are 4096
+    // bytes: the kernel's regions go straight out. Small, on the hot path.
+    ww_status get_written_plain(uintptr_t start, uintptr_t end, bool reset, void **out, uintptr_t limit,
+                                uintptr_t *stored);
+    // get_written otherwise: merges marks and holds back what cannot be stored.
+    ww_status get_written_merging(uintptr_t start, uintptr_t end, bool reset, void **out, uintptr_t limit,
+                                  uintptr_t *stored);
+    // Pages [from, to) a plain scan with reset cleaned but could not store
+    // (the kernel returned more than asked): kept as pending.
+    ww_status keep_unstored(uintptr_t from, uintptr_t to);
+
     // Moves the kernel's written bits of [start, end) (host-page aligned) into
     // pending marks; the kernel's bits are clean afterwards. Exclusive lock held.
     ww_status absorb(uintptr_t start, uintptr_t end);
