@@ -22,6 +22,7 @@
 #include "../src/writewatch/uapi/userfaultfd_wp.h"
 
 #include "driver.h"
+#include "placed_map.h"
 
 static int uffd = -1, pagemap = -1;
 
@@ -65,8 +66,8 @@ static int floor_reset(void *base, size_t bytes)
 
 static void *floor_alloc(size_t bytes)
 {
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	void *p = map_placed(bytes);
+	if (!p)
 		return NULL;
 	madvise(p, bytes, MADV_NOHUGEPAGE);
 	struct uffdio_register reg = { .range = { (uintptr_t)p, bytes },
@@ -124,8 +125,8 @@ static int floor_get(void *base, size_t bytes, int reset, void **addrs, uintptr_
 
 static void *plain_alloc(size_t bytes)
 {
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	void *p = map_placed(bytes);
+	if (!p)
 		return NULL;
 	madvise(p, bytes, MADV_NOHUGEPAGE);
 	return p;

@@ -30,6 +30,7 @@
 #include "../src/writewatch/uapi/pagemap_scan.h"
 #include "../src/writewatch/uapi/userfaultfd_wp.h"
 #include "writewatch/writewatch.h"
+#include "placed_map.h"
 
 #define PAGE 4096u
 
@@ -72,29 +73,6 @@ static int bare_reset(char *base, size_t bytes)
 				 .start = (uintptr_t)base, .end = (uintptr_t)base + bytes,
 				 .category_mask = PAGE_IS_WRITTEN };
 	return ioctl(pagemap, PAGEMAP_SCAN, &a) < 0 ? -1 : 0;
-}
-
-/* Read-write memory placed as the library places its reservations (2 MiB
- * aligned from 2 MiB on, else inside one 2 MiB block), so that the A/B
- * compares code paths, not where page tables start. */
-static char *map_placed(size_t bytes)
-{
-	const uintptr_t block = 2u << 20;
-	int large = bytes >= block;
-	size_t padded = bytes + (large ? block : 0x10000 + bytes);
-	char *raw = mmap(NULL, padded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (raw == MAP_FAILED)
-		return NULL;
-	uintptr_t r = (uintptr_t)raw;
-	uintptr_t at = large ? (r + block - 1) & ~(block - 1) : (r + 0xffff) & ~(uintptr_t)0xffff;
-	uintptr_t block_end = (at & ~(block - 1)) + block;
-	if (!large && at + bytes > block_end && block_end + bytes <= r + padded)
-		at = block_end;
-	if (at > r)
-		munmap(raw, at - r);
-	if (r + padded > at + bytes)
-		munmap((char *)(at + bytes), r + padded - (at + bytes));
-	return (char *)at;
 }
 
 static char *bare_alloc(size_t bytes)

@@ -23,6 +23,15 @@ class ForkLockedInstance {
 public:
     WW_HOT_PATH static T &get()
     {
+        T *object = published_.load(std::memory_order_acquire);
+        return object ? *object : make();
+    }
+    // The instance if it was made already, else null.
+    static T *if_made() { return published_.load(std::memory_order_acquire); }
+
+private:
+    __attribute__((noinline, cold)) static T &make()
+    {
         static T *made = [] {
             install_fork_handlers();
             T *object = new T;
@@ -31,10 +40,7 @@ public:
         }();
         return *made;
     }
-    // The instance if it was made already, else null.
-    static T *if_made() { return published_.load(std::memory_order_acquire); }
 
-private:
     inline static std::atomic<T *> published_{nullptr};
 };
 

@@ -29,10 +29,8 @@ class alignas(64) RwLock {
 public:
     void lock_shared()
     {
-        if (turnstile_.is_locked()) [[unlikely]] {
-            turnstile_.lock(); // behind the writer that holds it
-            turnstile_.unlock();
-        }
+        if (turnstile_.is_locked()) [[unlikely]]
+            pass_turnstile();
         if (state_.fetch_add(reader_unit, std::memory_order_seq_cst) & writer_holds) [[unlikely]]
             wait_for_writer();
     }
@@ -43,7 +41,7 @@ public:
         // to leave sees this one gone, or this reader sees it and wakes it.
         uint32_t left = state_.fetch_sub(reader_unit, std::memory_order_seq_cst) - reader_unit;
         if (left == 0 && turnstile_.is_locked()) [[unlikely]]
-            futex_wake(state_);
+            wake();
     }
 
     void lock()
@@ -83,8 +81,18 @@ private:
     static constexpr uint32_t reader_unit = 2;
     static constexpr int spin_limit = 100;
 
+    // The slow paths are out of line, so that the readers' fast path stays a
+    // few instructions in the caller (hot_path.h).
+    __attribute__((noinline, cold)) void pass_turnstile()
+    {
+        turnstile_.lock(); // behind the writer that holds it
+        turnstile_.unlock();
+    }
+
+    __attribute__((noinline, cold)) void wake() { futex_wake(state_); }
+
     // Counted in while a writer holds the lock: waits until it lets go.
-    __attribute__((noinline)) void wait_for_writer()
+    __attribute__((noinline, cold)) void wait_for_writer()
     {
         for (int spin = 0; spin < spin_limit; ++spin) {
             if (!(state_.load(std::memory_order_seq_cst) & writer_holds))

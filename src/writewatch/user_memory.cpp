@@ -4,31 +4,82 @@
 #include "backends/fault_signal.h"
 #include "hot_path.h"
 
-#include <pthread.h>
-#include <setjmp.h>
 #include <ucontext.h>
 
 #include <cstdint>
 
+// probe_byte(address): a write access to one byte that changes nothing (an
+// atomic OR with 0, or a load-exclusive / store-exclusive of the same value).
+// Returns 1, or 0 when the access faulted: the fault handler then moves the
+// program counter from the probing instructions to the landing, which
+// returns 0. No jump buffer to fill (sigsetjmp is a call into libc, one more
+// code page on the hot path), nothing to undo.
+#if defined(__x86_64__)
+asm(R"(
+    .pushsection .text.hot.writewatch_probe_byte,"ax",@progbits
+    .globl writewatch_probe_byte, writewatch_probe_access, writewatch_probe_access_end, writewatch_probe_landing
+    .hidden writewatch_probe_byte, writewatch_probe_access, writewatch_probe_access_end, writewatch_probe_landing
+    .type writewatch_probe_byte, @function
+writewatch_probe_byte:
+writewatch_probe_access:
+    lock orb $0, (%rdi)
+writewatch_probe_access_end:
+    movl $1, %eax
+    ret
+writewatch_probe_landing:
+    xorl %eax, %eax
+    ret
+    .size writewatch_probe_byte, . - writewatch_probe_byte
+    .popsection
+)");
+#elif defined(__aarch64__)
+asm(R"(
+    .pushsection .text.hot.writewatch_probe_byte,"ax",@progbits
+    .globl writewatch_probe_byte, writewatch_probe_access, writewatch_probe_access_end, writewatch_probe_landing
+    .hidden writewatch_probe_byte, writewatch_probe_access, writewatch_probe_access_end, writewatch_probe_landing
+    .type writewatch_probe_byte, %function
+writewatch_probe_byte:
+writewatch_probe_access:
+    ldxrb w1, [x0]
+    stxrb w2, w1, [x0]
+    cbnz w2, writewatch_probe_access
+writewatch_probe_access_end:
+    mov w0, #1
+    ret
+writewatch_probe_landing:
+    mov w0, #0
+    ret
+    .size writewatch_probe_byte, . - writewatch_probe_byte
+    .popsection
+)");
+#else
+#error "check_user_writable needs a probe with a landing pad for this architecture (user_memory.cpp)"
+#endif
+
+extern "C" {
+int writewatch_probe_byte(uintptr_t address);
+extern const char writewatch_probe_access[], writewatch_probe_access_end[], writewatch_probe_landing[];
+}
+
 namespace writewatch {
 namespace {
 
-// initial-exec: the signal handler reads these, and must not allocate TLS.
-__attribute__((tls_model("initial-exec"))) thread_local sigjmp_buf probe_return;
-__attribute__((tls_model("initial-exec"))) thread_local volatile sig_atomic_t probing;
-
-__attribute__((noinline)) WW_HOT_PATH void touch_pages(uintptr_t start, uintptr_t end)
+uintptr_t program_counter(const ucontext_t *context)
 {
-    for (uintptr_t address = start; address < end;
-         address = align_down(address, WW_PAGE_SIZE) + WW_PAGE_SIZE) {
-        // A compare-exchange of the byte with itself: a write access that
-        // changes nothing. (An atomic OR with 0 is not: clang folds an unused
-        // idempotent RMW into no memory access at all, so nothing was probed.)
-        auto *byte = reinterpret_cast<uint8_t *>(address);
-        uint8_t value = __atomic_load_n(byte, __ATOMIC_RELAXED);
-        while (!__atomic_compare_exchange_n(byte, &value, value, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-        }
-    }
+#if defined(__x86_64__)
+    return static_cast<uintptr_t>(context->uc_mcontext.gregs[REG_RIP]);
+#else
+    return static_cast<uintptr_t>(context->uc_mcontext.pc);
+#endif
+}
+
+void set_program_counter(ucontext_t *context, uintptr_t pc)
+{
+#if defined(__x86_64__)
+    context->uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(pc);
+#else
+    context->uc_mcontext.pc = pc;
+#endif
 }
 
 struct Span {
@@ -36,21 +87,13 @@ struct Span {
     uintptr_t end;
 };
 
-// Touches every page of the spans (an empty span is skipped).
-WW_HOT_PATH bool touch_pages_for_write(Span first, Span second)
+// Probes every page of the span (nothing for an empty one).
+WW_HOT_PATH bool touch_pages(Span span)
 {
-    // Nothing but these live across the jump.
-    volatile uintptr_t spans[4] = {first.start, first.end, second.start, second.end};
-    // The jump target does not save the signal mask (that would be a system
-    // call); recover_from_user_probe restores it from the fault's context.
-    if (sigsetjmp(probe_return, 0)) {
-        probing = 0;
-        return false;
-    }
-    probing = 1;
-    touch_pages(spans[0], spans[1]);
-    touch_pages(spans[2], spans[3]);
-    probing = 0;
+    for (uintptr_t address = span.start; address < span.end;
+         address = align_down(address, WW_PAGE_SIZE) + WW_PAGE_SIZE)
+        if (!writewatch_probe_byte(address))
+            return false;
     return true;
 }
 
@@ -70,7 +113,8 @@ WW_HOT_PATH ww_status check_user_writable(const void *address, size_t size)
     return check_user_writable(address, size, nullptr, 0);
 }
 
-WW_HOT_PATH ww_status check_user_writable(const void *first, size_t first_size, const void *second, size_t second_size)
+WW_HOT_PATH ww_status check_user_writable(const void *first, size_t first_size, const void *second,
+                                          size_t second_size)
 {
     Span a{}, b{};
     if (!span_of(first, first_size, &a) || (second && !span_of(second, second_size, &b)))
@@ -83,16 +127,20 @@ WW_HOT_PATH ww_status check_user_writable(const void *first, size_t first_size, 
     if (a.end > a.start && b.start >= align_down(a.start, WW_PAGE_SIZE) &&
         b.end <= align_down(a.end - 1, WW_PAGE_SIZE) + WW_PAGE_SIZE)
         b.start = b.end;
-    return touch_pages_for_write(a, b) ? WW_STATUS_SUCCESS : WW_STATUS_ACCESS_VIOLATION;
+    return touch_pages(a) && touch_pages(b) ? WW_STATUS_SUCCESS : WW_STATUS_ACCESS_VIOLATION;
 }
 
-void recover_from_user_probe(siginfo_t *, void *ucontext)
+bool recover_from_user_probe(void *ucontext)
 {
-    if (!probing)
-        return;
-    if (ucontext)
-        pthread_sigmask(SIG_SETMASK, &static_cast<ucontext_t *>(ucontext)->uc_sigmask, nullptr);
-    siglongjmp(probe_return, 1);
+    auto *context = static_cast<ucontext_t *>(ucontext);
+    if (!context)
+        return false;
+    uintptr_t pc = program_counter(context);
+    if (pc < reinterpret_cast<uintptr_t>(writewatch_probe_access) ||
+        pc >= reinterpret_cast<uintptr_t>(writewatch_probe_access_end))
+        return false;
+    set_program_counter(context, reinterpret_cast<uintptr_t>(writewatch_probe_landing));
+    return true;
 }
 
 } // namespace writewatch

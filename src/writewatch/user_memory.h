@@ -5,25 +5,25 @@
 
 #include "writewatch/writewatch.h"
 
-#include <csignal>
 #include <cstddef>
 
 namespace writewatch {
 
 // WW_STATUS_ACCESS_VIOLATION unless every page of [address, address + size) can
-// be written. Each page gets an atomic no-op write (a compare-exchange of a
-// byte with itself) under a guard that turns the fault of a bad page into the
-// error: no system call on the way, and watched pages count as written, as any
-// write into them would.
+// be written. Each page gets an atomic write access that changes nothing; the
+// fault of a bad page is turned into the error by the library's SIGSEGV /
+// SIGBUS handler: no system call on the way, and watched pages count as
+// written, as any write into them would.
 // Call it holding no fault lock.
 ww_status check_user_writable(const void *address, size_t size);
 
-// The same for two spans at once (one guard for both: the count and the
-// granularity of GetWriteWatch).
+// The same for two spans at once (the count and the granularity of
+// GetWriteWatch; the second is not probed again when it lies on the first's
+// last page).
 ww_status check_user_writable(const void *first, size_t first_size, const void *second, size_t second_size);
 
-// Called first by the library's SIGSEGV/SIGBUS handler: when the faulting
-// thread is inside check_user_writable, jumps back there and does not return.
-void recover_from_user_probe(siginfo_t *info, void *ucontext);
+// Called by the library's SIGSEGV/SIGBUS handler: when the fault is a probe's,
+// moves the interrupted thread to the probe's failure return and says true.
+bool recover_from_user_probe(void *ucontext);
 
 } // namespace writewatch

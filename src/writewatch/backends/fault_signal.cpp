@@ -171,7 +171,8 @@ void on_fault(int signal, siginfo_t *info, void *ucontext)
     errno = saved_errno;
     if (handled)
         return;
-    recover_from_user_probe(info, ucontext); // returns only when not probing
+    if (recover_from_user_probe(ucontext))
+        return;
     pass_on(signal, info, ucontext);
 }
 

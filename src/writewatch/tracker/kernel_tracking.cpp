@@ -22,7 +22,7 @@ namespace {
 std::atomic<KernelTracking *> instance{nullptr};
 }
 
-WW_HOT_PATH KernelTracking *KernelTracking::get()
+KernelTracking *KernelTracking::get()
 {
     static KernelTracking *opened = [] () -> KernelTracking * {
         if (!kernel_features().kernel_backend_usable)
