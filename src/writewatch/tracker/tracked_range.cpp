@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 
 namespace writewatch {
 namespace {
@@ -103,6 +104,41 @@ uintptr_t window_end(const RegionVector &vector, const pm_scan_arg &arg, long re
         return last; // the walk_end of a failed scan is not to be trusted
     uintptr_t end = std::max<uintptr_t>(arg.walk_end, last);
     return end > cursor ? end : arg.end;
+}
+
+// Scans [cursor, end) for written pages with the calling thread's vector,
+// window after window, handing each window's regions to take(regions, count,
+// reached), where 'reached' is where the window's results end; with
+// write_protect what a scan finds is protected again. Before each scan,
+// room() says how many pages the caller can still take (the scan's
+// max_pages, 0 for no limit), or nothing when it has all it wants. Transient
+// kernel errors are retried. Returns the first error of take() or of the
+// kernel; regions a failed scan stored still reach take() first.
+template <typename Room, typename Take>
+ww_status scan_written(KernelTracking &kernel, uintptr_t cursor, uintptr_t end, bool write_protect, Room room,
+                       Take take)
+{
+    RegionVector *vector = thread_vector();
+    if (!vector)
+        return WW_STATUS_NO_MEMORY;
+    for (int failures = 0; cursor < end;) {
+        std::optional<uint64_t> max_pages = room();
+        if (!max_pages)
+            break;
+        vector->clear();
+        pm_scan_arg arg = written_request(*vector, cursor, end, write_protect);
+        arg.max_pages = *max_pages;
+        long result = kernel.scan(arg);
+        size_t regions = vector->stored_by(result);
+        cursor = window_end(*vector, arg, result, regions, cursor);
+        if (ww_status status = take(vector->regions.data(), regions, cursor); status != WW_STATUS_SUCCESS)
+            return status;
+        if (result >= 0)
+            failures = 0;
+        else if (++failures == kernel_attempts || !retryable_kernel_error(static_cast<int>(-result)))
+            return status_from_errno(static_cast<int>(-result));
+    }
+    return WW_STATUS_SUCCESS;
 }
 
 } // namespace
@@ -226,37 +262,29 @@ WW_HOT_PATH ww_status TrackedRange::get_written(uintptr_t start, uintptr_t end, 
 WW_HOT_PATH ww_status TrackedRange::get_written_plain(uintptr_t start, uintptr_t end, bool reset, void **out,
                                                       uintptr_t limit, uintptr_t *stored)
 {
-    RegionVector *vector = thread_vector();
-    if (!vector)
-        return WW_STATUS_NO_MEMORY;
-    uintptr_t count = 0, cursor = start;
-    ww_status status = WW_STATUS_SUCCESS;
-    for (int failures = 0; count < limit && cursor < end;) {
-        vector->clear();
-        pm_scan_arg arg = written_request(*vector, cursor, end, reset);
-        arg.max_pages = limit - count;
-        long result = kernel_.scan(arg);
-        size_t regions = vector->stored_by(result);
-        // Pages the kernel stored before failing were cleaned already (with
-        // reset): they reach the caller like any others.
-        for (size_t i = 0; i < regions; ++i) {
-            const page_region &region = vector->regions[i];
-            uintptr_t page = region.start;
-            for (; page < region.end && count < limit; page += WW_PAGE_SIZE)
-                out[count++] = reinterpret_cast<void *>(page);
-            if (page < region.end && reset && status == WW_STATUS_SUCCESS) [[unlikely]]
-                status = keep_unstored(page, region.end);
-        }
-        cursor = window_end(*vector, arg, result, regions, cursor);
-        if (result >= 0) {
-            failures = 0;
-        } else if (++failures == kernel_attempts || !retryable_kernel_error(static_cast<int>(-result))) {
-            status = status_from_errno(static_cast<int>(-result));
-            break;
-        }
-    }
+    uintptr_t count = 0;
+    ww_status kept = WW_STATUS_SUCCESS;
+    ww_status status = scan_written(
+        kernel_, start, end, reset,
+        [&]() -> std::optional<uint64_t> {
+            if (count == limit)
+                return std::nullopt;
+            return limit - count;
+        },
+        [&](const page_region *regions, size_t found, uintptr_t) {
+            // Pages the kernel stored before failing were cleaned already
+            // (with reset): they reach the caller like any others.
+            for (size_t i = 0; i < found; ++i) {
+                uintptr_t page = regions[i].start;
+                for (; page < regions[i].end && count < limit; page += WW_PAGE_SIZE)
+                    out[count++] = reinterpret_cast<void *>(page);
+                if (page < regions[i].end && reset && kept == WW_STATUS_SUCCESS) [[unlikely]]
+                    kept = keep_unstored(page, regions[i].end);
+            }
+            return WW_STATUS_SUCCESS;
+        });
     *stored = count;
-    return status;
+    return status != WW_STATUS_SUCCESS ? status : kept;
 }
 
 __attribute__((noinline)) ww_status TrackedRange::keep_unstored(uintptr_t from, uintptr_t to)
@@ -275,34 +303,23 @@ ww_status TrackedRange::get_written_merging(uintptr_t start, uintptr_t end, bool
     std::unique_lock merging(lock_);
     if (reset && !marks_.reserve())
         return WW_STATUS_NO_MEMORY;
-    RegionVector *vector = thread_vector();
-    if (!vector)
-        return WW_STATUS_NO_MEMORY;
     Delivery delivery(*this, start, end, reset, out, limit);
     const size_t subpages = host_page_ / WW_PAGE_SIZE;
-    uintptr_t cursor = host_down(start);
-    const uintptr_t scan_end = host_up(end);
-    ww_status status = WW_STATUS_SUCCESS;
-    for (int failures = 0; !delivery.full() && cursor < scan_end;) {
-        vector->clear();
-        pm_scan_arg arg = written_request(*vector, cursor, scan_end, reset);
-        arg.max_pages = (limit - delivery.stored() + subpages - 1) / subpages; // host pages
-        long result = kernel_.scan(arg);
-        size_t regions = vector->stored_by(result);
-        for (size_t i = 0; i < regions; ++i) {
-            delivery.marks_below(vector->regions[i].start);
-            delivery.kernel_run(vector->regions[i].start, vector->regions[i].end);
-        }
-        uintptr_t reached = window_end(*vector, arg, result, regions, cursor);
-        delivery.marks_below(reached);
-        cursor = reached;
-        if (result >= 0) {
-            failures = 0;
-        } else if (++failures == kernel_attempts || !retryable_kernel_error(static_cast<int>(-result))) {
-            status = status_from_errno(static_cast<int>(-result));
-            break;
-        }
-    }
+    ww_status status = scan_written(
+        kernel_, host_down(start), host_up(end), reset,
+        [&]() -> std::optional<uint64_t> {
+            if (delivery.full())
+                return std::nullopt;
+            return (limit - delivery.stored() + subpages - 1) / subpages; // host pages
+        },
+        [&](const page_region *regions, size_t found, uintptr_t reached) {
+            for (size_t i = 0; i < found; ++i) {
+                delivery.marks_below(regions[i].start);
+                delivery.kernel_run(regions[i].start, regions[i].end);
+            }
+            delivery.marks_below(reached);
+            return WW_STATUS_SUCCESS;
+        });
     *stored = delivery.stored();
     if (status == WW_STATUS_SUCCESS && delivery.lost_pending())
         status = WW_STATUS_NO_MEMORY;
@@ -327,25 +344,13 @@ WW_HOT_PATH ww_status TrackedRange::clean_kernel(uintptr_t start, uintptr_t end)
 
 ww_status TrackedRange::absorb(uintptr_t start, uintptr_t end)
 {
-    RegionVector *vector = thread_vector();
-    if (!vector)
-        return WW_STATUS_NO_MEMORY;
-    for (int failures = 0; start < end;) {
-        vector->clear();
-        pm_scan_arg arg = written_request(*vector, start, end, true);
-        long result = kernel_.scan(arg);
-        size_t regions = vector->stored_by(result);
-        for (size_t i = 0; i < regions; ++i) {
-            const page_region &region = vector->regions[i];
-            marks_.set_pending(page_index(region.start), (region.end - region.start) / WW_PAGE_SIZE);
-        }
-        start = window_end(*vector, arg, result, regions, start);
-        if (result >= 0)
-            failures = 0;
-        else if (++failures == kernel_attempts || !retryable_kernel_error(static_cast<int>(-result)))
-            return status_from_errno(static_cast<int>(-result));
-    }
-    return WW_STATUS_SUCCESS;
+    return scan_written(
+        kernel_, start, end, true, [] { return std::optional<uint64_t>(0); },
+        [&](const page_region *regions, size_t found, uintptr_t) {
+            for (size_t i = 0; i < found; ++i)
+                marks_.set_pending(page_index(regions[i].start), (regions[i].end - regions[i].start) / WW_PAGE_SIZE);
+            return WW_STATUS_SUCCESS;
+        });
 }
 
 WW_HOT_PATH ww_status TrackedRange::reset(uintptr_t start, uintptr_t end)
@@ -379,9 +384,6 @@ ww_status TrackedRange::latch(uintptr_t start, uintptr_t end)
     if (orphaned())
         return WW_STATUS_NOT_SUPPORTED;
     std::unique_lock exclusive(lock_);
-    RegionVector *vector = thread_vector();
-    if (!vector)
-        return WW_STATUS_NO_MEMORY;
     const size_t first = page_index(start), count = (end - start) / WW_PAGE_SIZE;
     // What to restore if the kernel fails midway: the range's latched bits.
     std::unique_ptr<uint64_t[]> before;
@@ -398,25 +400,19 @@ ww_status TrackedRange::latch(uintptr_t start, uintptr_t end)
             marks_.clear_all(first, count); // nothing was marked before
         return status;
     };
-    uintptr_t cursor = host_down(start);
-    const uintptr_t scan_end = host_up(end);
-    for (int failures = 0; cursor < scan_end;) {
-        vector->clear();
-        pm_scan_arg arg = written_request(*vector, cursor, scan_end, false);
-        long result = kernel_.scan(arg);
-        size_t regions = vector->stored_by(result);
-        for (size_t i = 0; i < regions; ++i) {
-            uintptr_t from = std::max<uintptr_t>(vector->regions[i].start, start);
-            uintptr_t to = std::min<uintptr_t>(vector->regions[i].end, end);
-            if (from < to && !marks_.set_latched(page_index(from), (to - from) / WW_PAGE_SIZE))
-                return undo(WW_STATUS_NO_MEMORY);
-        }
-        cursor = window_end(*vector, arg, result, regions, cursor);
-        if (result >= 0)
-            failures = 0;
-        else if (++failures == kernel_attempts || !retryable_kernel_error(static_cast<int>(-result)))
-            return undo(status_from_errno(static_cast<int>(-result)));
-    }
+    ww_status status = scan_written(
+        kernel_, host_down(start), host_up(end), false, [] { return std::optional<uint64_t>(0); },
+        [&](const page_region *regions, size_t found, uintptr_t) {
+            for (size_t i = 0; i < found; ++i) {
+                uintptr_t from = std::max<uintptr_t>(regions[i].start, start);
+                uintptr_t to = std::min<uintptr_t>(regions[i].end, end);
+                if (from < to && !marks_.set_latched(page_index(from), (to - from) / WW_PAGE_SIZE))
+                    return WW_STATUS_NO_MEMORY;
+            }
+            return WW_STATUS_SUCCESS;
+        });
+    if (status != WW_STATUS_SUCCESS)
+        return undo(status);
     marks_.latch_pending(first, count);
     return WW_STATUS_SUCCESS;
 }
