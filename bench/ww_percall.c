@@ -15,26 +15,18 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "../src/writewatch/uapi/pagemap_scan.h"
-#include "../src/writewatch/uapi/userfaultfd_wp.h"
 #include "writewatch/writewatch.h"
+#include "bare_uffd.h"
 #include "placed_map.h"
 
 #define PAGE 4096u
-
-static int uffd = -1, pagemap = -1;
 
 static uint64_t now_ns(void)
 {
@@ -53,60 +45,6 @@ static uint64_t median(uint64_t *v, int n)
 {
 	qsort(v, (size_t)n, sizeof(*v), cmp_u64);
 	return v[n / 2];
-}
-
-/* ---- the bare kernel calls, as in bench/ww_floor.c ---- */
-
-static int bare_open(void)
-{
-	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED };
-	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
-	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api))
-		return -1;
-	pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	return pagemap < 0 ? -1 : 0;
-}
-
-static int bare_reset(char *base, size_t bytes)
-{
-	struct pm_scan_arg a = { .size = sizeof(a), .flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
-				 .start = (uintptr_t)base, .end = (uintptr_t)base + bytes,
-				 .category_mask = PAGE_IS_WRITTEN };
-	return ioctl(pagemap, PAGEMAP_SCAN, &a) < 0 ? -1 : 0;
-}
-
-static char *bare_alloc(size_t bytes)
-{
-	char *p = map_placed(bytes);
-	struct uffdio_register reg = { .range = { (uintptr_t)p, bytes }, .mode = UFFDIO_REGISTER_MODE_WP };
-	if (!p)
-		return NULL;
-	madvise(p, bytes, MADV_NOHUGEPAGE);
-	if (ioctl(uffd, UFFDIO_REGISTER, &reg) || bare_reset(p, bytes))
-		return NULL;
-	return p;
-}
-
-static long bare_get(char *base, size_t bytes, int reset, void **addrs, uintptr_t max)
-{
-	struct page_region vec[256];
-	uint64_t start = (uintptr_t)base, end = start + bytes, n = 0;
-	while (start < end && n < max) {
-		struct pm_scan_arg a = { .size = sizeof(a), .flags = reset ? PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC : 0,
-					 .start = start, .end = end, .vec = (uintptr_t)vec, .vec_len = 256,
-					 .max_pages = max - n, .category_mask = PAGE_IS_WRITTEN,
-					 .return_mask = PAGE_IS_WRITTEN };
-		long r = ioctl(pagemap, PAGEMAP_SCAN, &a);
-		if (r < 0)
-			return -1;
-		for (long i = 0; i < r; i++)
-			for (uint64_t p = vec[i].start; p < vec[i].end; p += PAGE)
-				addrs[n++] = (void *)(uintptr_t)p;
-		if (a.walk_end >= end || r < 256)
-			break;
-		start = a.walk_end;
-	}
-	return (long)n;
 }
 
 /* ---- one cell ---- */
@@ -148,8 +86,8 @@ static long call(int c, int op, char *base, size_t bytes, void **addrs, uintptr_
 			       ? -1 : (long)count;
 	default:
 		if (op == RESET)
-			return bare_reset(base, bytes);
-		return bare_get(base, bytes, op == GET_RESET, addrs, max);
+			return bare_uffd_reset(base, bytes);
+		return bare_uffd_get(base, bytes, op == GET_RESET, addrs, max);
 	}
 }
 
@@ -171,7 +109,7 @@ static int cell(uint64_t pages, unsigned percent, int calls, int cold)
 	region[TRACKER] = map_placed(bytes);
 	if (!region[TRACKER] || ww_range_register(region[TRACKER], bytes))
 		return 0;
-	region[BARE] = bare_alloc(bytes);
+	region[BARE] = bare_uffd_alloc(bytes);
 	if (!region[BARE])
 		return 0;
 	for (int c = 0; c < CONTESTANTS; c++) { /* resident and clean */
@@ -207,7 +145,7 @@ static int cell(uint64_t pages, unsigned percent, int calls, int cold)
 	ww_free_virtual_memory(WW_CURRENT_PROCESS, &base, &size, WW_MEM_RELEASE);
 	ww_range_unregister(region[TRACKER], bytes);
 	munmap(region[TRACKER], bytes);
-	munmap(region[BARE], bytes);
+	bare_uffd_release(region[BARE], bytes);
 	free(addrs);
 	free(t);
 	return ok;
@@ -220,7 +158,7 @@ int main(int argc, char **argv)
 	int calls = argc > 3 ? atoi(argv[3]) : 400;
 	int ok = 1;
 
-	if (ww_set_backend(WW_BACKEND_KERNEL) || ww_range_tracker_status() || bare_open()) {
+	if (ww_set_backend(WW_BACKEND_KERNEL) || ww_range_tracker_status() || bare_uffd_open()) {
 		fprintf(stderr, "ww_percall: needs async userfaultfd write-protect and PAGEMAP_SCAN\n");
 		return 77;
 	}

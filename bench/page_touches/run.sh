@@ -1,6 +1,6 @@
 #!/bin/bash
 # Counts the pages one get-and-reset call touches, for the range tracker, the
-# NT-level library call and the bare ioctl (README.md in this folder).
+# NT-level library call and the bare ioctl (bench/README.md).
 #   bench/page_touches/run.sh [BUILD_DIR]     (default: build)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -9,17 +9,11 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-#include "../../src/writewatch/uapi/pagemap_scan.h"
-#include "../../src/writewatch/uapi/userfaultfd_wp.h"
+#include "../bare_uffd.h"
 #include "../placed_map.h"
 #include "writewatch/writewatch.h"
 
@@ -27,34 +21,6 @@
 
 __attribute__((noinline)) void mark_begin(void) { __asm__ volatile(""); }
 __attribute__((noinline)) void mark_end(void) { __asm__ volatile(""); }
-
-static int pagemap = -1;
-
-static long bare_get_reset(char *base, void **addrs)
-{
-	struct page_region vec[256];
-	struct pm_scan_arg a = { .size = sizeof(a), .flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
-				 .start = (uintptr_t)base, .end = (uintptr_t)base + PAGES * 4096,
-				 .vec = (uintptr_t)vec, .vec_len = 256, .max_pages = PAGES,
-				 .category_mask = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_WRITTEN };
-	long r = ioctl(pagemap, PAGEMAP_SCAN, &a), n = 0;
-	for (long i = 0; i < r; i++)
-		for (uint64_t p = vec[i].start; p < vec[i].end; p += 4096)
-			addrs[n++] = (void *)(uintptr_t)p;
-	return r < 0 ? -1 : n;
-}
-
-static char *bare_region(size_t bytes)
-{
-	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED };
-	int uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
-	char *p = map_placed(bytes);
-	pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) || !p || pagemap < 0)
-		return NULL;
-	struct uffdio_register reg = { .range = { (uintptr_t)p, bytes }, .mode = UFFDIO_REGISTER_MODE_WP };
-	return ioctl(uffd, UFFDIO_REGISTER, &reg) ? NULL : p;
-}
 
 int main(int argc, char **argv)
 {
@@ -76,8 +42,7 @@ int main(int argc, char **argv)
 		if (!p || ww_range_register(p, bytes))
 			return 77;
 	} else {
-		p = bare_region(bytes);
-		if (!p)
+		if (bare_uffd_open() || !(p = bare_uffd_alloc(bytes)))
 			return 77;
 	}
 	memset(p, 1, bytes);
@@ -93,7 +58,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(who, "tracker"))
 			got = ww_range_get_written(p, bytes, WW_WRITE_WATCH_FLAG_RESET, addrs, &count) ? -1 : (long)count;
 		else
-			got = bare_get_reset(p, addrs);
+			got = bare_uffd_get(p, bytes, 1, addrs, PAGES);
 		if (i == 2)
 			mark_end();
 		if (i > 0 && got != 1)
