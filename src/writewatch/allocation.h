@@ -53,6 +53,16 @@ struct Allocation {
         {
         }
     }
+    // Clear the watch bits without an atomic read-modify-write, which costs
+    // more than the rest of a reset's per-page work. Only for callers that
+    // hold both the fault lock (the handler and every other watch-bit writer
+    // take it) and the registry lock (set_layout runs under it exclusively),
+    // so that nothing else can change the page's state meanwhile.
+    void clear_watch_bits_exclusively(size_t index)
+    {
+        PageState state = pages[index].load(std::memory_order_relaxed);
+        pages[index].store(static_cast<PageState>(state & ~page_state::watch_mask), std::memory_order_release);
+    }
 };
 
 } // namespace writewatch

@@ -50,9 +50,21 @@ ww_status apply_host_protection(const Allocation &allocation, PageRange pages, P
         return WW_STATUS_SUCCESS;
     };
     size_t h = subpages_per_host_page();
-    if (h == 1) // each page is a host page: its own protection, less the flag
+    if (h == 1) { // each page is a host page: its own protection, less the flag
+        // Neighbours mostly share their state: work out each protection once.
+        int last_state = -1, last_prot = 0;
         return for_each_run(
-            pages, [&](size_t i) { return prot_of(allocation.state(i)) & ~write_must_fault; }, protect);
+            pages,
+            [&](size_t i) {
+                PageState state = allocation.state(i);
+                if (state != last_state) {
+                    last_state = state;
+                    last_prot = prot_of(state) & ~write_must_fault;
+                }
+                return last_prot;
+            },
+            protect);
+    }
     PageRange host = covering_host_pages(pages, allocation.page_count());
     return for_each_run(
         host, [&](size_t i) { return host_page_protection(allocation, i / h * h, prot_of); }, protect);

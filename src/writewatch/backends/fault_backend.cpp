@@ -19,7 +19,6 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <optional>
 
 namespace writewatch {
 namespace {
@@ -108,12 +107,9 @@ public:
         // handler, which takes the section: copy such output unlocked.
         auto out = reinterpret_cast<uintptr_t>(addresses);
         bool output_inside = out < allocation.end() && out + limit * sizeof(void *) > allocation.base;
-        ww_status status = clean_written(allocation, pages, limit, !output_inside,
-                                         [&](const size_t *indices, size_t count) {
-                                             for (size_t i = 0; i < count; ++i)
-                                                 addresses[stored++] = reinterpret_cast<void *>(
-                                                     allocation.page_address(indices[i]));
-                                         });
+        ww_status status = clean_written(allocation, pages, limit, !output_inside, [&](size_t index) {
+            addresses[stored++] = reinterpret_cast<void *>(allocation.page_address(index));
+        });
         // On failure the failed chunk stays written; earlier ones are in addresses.
         *found = stored;
         return status;
@@ -121,7 +117,7 @@ public:
 
     ww_status reset(Allocation &allocation, PageRange pages) override
     {
-        return clean_written(allocation, pages, UINTPTR_MAX, true, [](const size_t *, size_t) {});
+        return clean_written(allocation, pages, UINTPTR_MAX, true, [](size_t) {});
     }
 
     ww_status prepare_kernel_write(Allocation &allocation, PageRange pages) override
@@ -144,38 +140,34 @@ private:
     }
 
     // Makes up to 'limit' written pages of the range clean, in ascending
-    // chunks, handing each chunk's page indices to deliver(indices, count).
-    // With hold_throughout the whole call is one fault section (writers that
-    // fault meanwhile wait once, as under a global lock) and deliver runs
-    // inside it; otherwise each chunk is its own section, examining at most
-    // scan_span pages, and deliver runs unlocked.
+    // order, handing each one's page index to deliver(index). With
+    // hold_throughout the whole call is one fault section (writers that fault
+    // meanwhile wait once, as under a global lock) and one window, so one
+    // mprotect per protection run covers it; deliver runs inside. Otherwise
+    // each window is its own section, examining at most scan_span pages and
+    // cleaning at most chunk_pages, and deliver runs unlocked afterwards.
     template <typename Deliver>
     static ww_status clean_written(Allocation &allocation, PageRange pages, uintptr_t limit,
                                    bool hold_throughout, Deliver deliver)
     {
-        std::array<size_t, chunk_pages> chunk;
-        std::optional<FaultSection> whole;
-        if (hold_throughout)
-            whole.emplace(allocation);
         size_t end = pages.first + pages.count;
+        if (hold_throughout) {
+            FaultSection section(allocation);
+            size_t next = pages.first;
+            return clean_window(allocation, next, end, limit, deliver);
+        }
+        std::array<size_t, chunk_pages> chunk;
         uintptr_t done = 0;
-        ww_status status = WW_STATUS_SUCCESS;
         for (size_t next = pages.first; done < limit && next < end;) {
             size_t count = 0;
+            ww_status status;
             {
-                std::optional<FaultSection> piece;
-                if (!hold_throughout)
-                    piece.emplace(allocation);
-                size_t stop = hold_throughout ? end : std::min(end, next + scan_span);
+                FaultSection section(allocation);
                 size_t room = std::min<uintptr_t>(limit - done, chunk.size());
-                for (; next < stop && count < room; ++next)
-                    if (allocation.state(next) & page_state::watch_mask)
-                        chunk[count++] = next;
-                size_t cleaned = 0;
-                status = make_clean(allocation, chunk.data(), count, &cleaned);
-                count = cleaned; // on a failure, the pages before the failing run
+                status = clean_window(allocation, next, std::min(end, next + scan_span), room,
+                                      [&](size_t index) { chunk[count++] = index; });
             }
-            deliver(chunk.data(), count);
+            std::for_each(chunk.begin(), chunk.begin() + count, deliver);
             done += count;
             if (status != WW_STATUS_SUCCESS)
                 return status;
@@ -183,24 +175,40 @@ private:
         return WW_STATUS_SUCCESS;
     }
 
-    // Write-protect the listed pages (ascending indices, and every written
-    // page between the first and the last of them) and clear their watch bits.
-    // The clean pages in between have their clean protection already, so one
-    // mprotect per protection run covers the span: fewer calls, and mappings
-    // split by earlier writes merge again. *cleaned is the number of leading
-    // indices made clean: all of them, or on a failed mprotect those before
-    // its run (the rest stay written). Caller holds the fault section.
-    static ww_status make_clean(Allocation &allocation, const size_t *indices, size_t count, size_t *cleaned)
+    // One window of clean_written, inside its fault section: finds up to
+    // 'room' written pages in [next, stop), write-protects the span from the
+    // first to the last of them and clears their watch bits, calling
+    // deliver(index) for each, and moves next past what it examined. The
+    // clean pages in the span have their clean protection already, so one
+    // mprotect per protection run covers it: fewer calls, and mappings split
+    // by earlier writes merge again. When an mprotect fails, the pages before
+    // its run are clean and delivered and the rest stay written.
+    template <typename Deliver>
+    static ww_status clean_window(Allocation &allocation, size_t &next, size_t stop, uintptr_t room,
+                                  Deliver deliver)
     {
-        *cleaned = 0;
-        if (count == 0)
+        auto written = [&](size_t i) { return (allocation.state(i) & page_state::watch_mask) != 0; };
+        while (next < stop && !written(next))
+            ++next;
+        if (next == stop)
             return WW_STATUS_SUCCESS;
-        PageRange span{indices[0], indices[count - 1] - indices[0] + 1};
+        size_t first = next, last = next;
+        for (uintptr_t found = 0; next < stop && found < room; ++next)
+            if (written(next)) {
+                last = next;
+                ++found;
+            }
         size_t applied = 0;
-        ww_status status = apply_host_protection(allocation, span, clean_fault_protection, &applied);
-        for (; *cleaned < count && indices[*cleaned] < span.first + applied; ++*cleaned)
-            allocation.pages[indices[*cleaned]].fetch_and(static_cast<PageState>(~page_state::watch_mask),
-                                                          std::memory_order_acq_rel);
+        ww_status status = apply_host_protection(
+            allocation, PageRange{first, last - first + 1},
+            [](PageState state) { return clean_fault_protection(state); }, &applied);
+        for (size_t i = first; i < first + applied; ++i)
+            if (written(i)) {
+                allocation.clear_watch_bits_exclusively(i); // callers hold the registry lock
+                deliver(i);
+            }
+        if (status != WW_STATUS_SUCCESS)
+            next = first + applied; // the failed pages are not examined
         return status;
     }
 };
