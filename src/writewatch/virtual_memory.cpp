@@ -7,6 +7,7 @@
 #include "errno_status.h"
 #include "host_mapping.h"
 #include "host_pages.h"
+#include "placement.h"
 #include "probe.h"
 #include "protection.h"
 #include "registry.h"
@@ -23,6 +24,7 @@ namespace {
 
 constexpr uintptr_t allocation_granularity = 0x10000; // Windows reserves in 64K units
 constexpr uintptr_t large_alignment = 0x200000;       // one page table's worth (x86_64, arm64 4K)
+constexpr int reservation_flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 constexpr uint32_t reserve_or_commit_flags =
     WW_MEM_COMMIT | WW_MEM_RESERVE | WW_MEM_TOP_DOWN | WW_MEM_WRITE_WATCH;
 
@@ -81,22 +83,30 @@ ww_status change_layout(Allocation &allocation, PageRange pages, PageState layou
     return status;
 }
 
-// Maps PROT_NONE address space for a reservation: at 'start' if given, else
-// anywhere on a 64K boundary; whole host pages (the last may reach past 'size').
-ww_status map_reservation(uintptr_t start, size_t size, uintptr_t *mapped)
+// Maps PROT_NONE address space of whole host pages at 'start' exactly.
+ww_status map_reservation_at(uintptr_t start, size_t size)
 {
-    int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+    void *at = kernel::mmap(reinterpret_cast<void *>(start), size, PROT_NONE, reservation_flags | MAP_FIXED_NOREPLACE);
+    if (at == MAP_FAILED)
+        return errno == EEXIST ? WW_STATUS_CONFLICTING_ADDRESSES : status_from_errno(errno);
+    if (reinterpret_cast<uintptr_t>(at) != start) { // kernels before 4.17 treat the flag as a hint
+        munmap(at, size);
+        return WW_STATUS_CONFLICTING_ADDRESSES;
+    }
+    return WW_STATUS_SUCCESS;
+}
+
+// Maps PROT_NONE address space for a reservation: at 'start' if given, else
+// on a 64K boundary, bottom-up unless top_down (placement.h); whole host pages
+// (the last may reach past 'size'). Caller holds the registry lock exclusively.
+ww_status map_reservation(const Registry &reg, uintptr_t start, size_t size, bool top_down, uintptr_t *mapped)
+{
     size = host_round_up(size);
     if (start) {
-        void *at = kernel::mmap(reinterpret_cast<void *>(start), size, PROT_NONE, flags | MAP_FIXED_NOREPLACE);
-        if (at == MAP_FAILED)
-            return errno == EEXIST ? WW_STATUS_CONFLICTING_ADDRESSES : status_from_errno(errno);
-        if (reinterpret_cast<uintptr_t>(at) != start) { // kernels before 4.17 treat the flag as a hint
-            munmap(at, size);
-            return WW_STATUS_CONFLICTING_ADDRESSES;
-        }
-        *mapped = start;
-        return WW_STATUS_SUCCESS;
+        ww_status status = map_reservation_at(start, size);
+        if (status == WW_STATUS_SUCCESS)
+            *mapped = start;
+        return status;
     }
     // Where page tables start matters (Windows only asks for 64K alignment):
     // a scan that write-protects pages flushes them from the TLB one by one
@@ -106,8 +116,19 @@ ww_status map_reservation(uintptr_t start, size_t size, uintptr_t *mapped)
     // smaller one lies within one 2 MiB block when the padding allows.
     bool large = size >= large_alignment;
     uintptr_t alignment = large ? large_alignment : allocation_granularity;
+    if (!top_down) {
+        BottomUpPlacement &placement = bottom_up_placement();
+        if (uintptr_t candidate = placement.candidate(reg, size, alignment)) {
+            if (map_reservation_at(candidate, size) == WW_STATUS_SUCCESS) {
+                placement.placed(candidate, size);
+                *mapped = candidate;
+                return WW_STATUS_SUCCESS;
+            }
+            placement.missed(candidate, size);
+        }
+    }
     size_t padded = size + alignment + (large ? 0 : size);
-    void *area = kernel::mmap(nullptr, padded, PROT_NONE, flags);
+    void *area = kernel::mmap(nullptr, padded, PROT_NONE, reservation_flags);
     if (area == MAP_FAILED)
         return status_from_errno(errno);
     auto raw = reinterpret_cast<uintptr_t>(area);
@@ -147,7 +168,7 @@ ww_status reserve(Registry &reg, AddressRange range, uint32_t type, uint32_t pro
         allocation->pages[i].store(initial, std::memory_order_relaxed);
 
     uintptr_t mapped = 0;
-    ww_status status = map_reservation(range.start, range.size(), &mapped);
+    ww_status status = map_reservation(reg, range.start, range.size(), type & WW_MEM_TOP_DOWN, &mapped);
     if (status != WW_STATUS_SUCCESS)
         return status;
     allocation->base = mapped;
@@ -217,6 +238,7 @@ ww_status release(Registry &reg, uintptr_t address, size_t *size_out)
     if (removed->backend)
         removed->backend->detach(*removed);
     munmap(reinterpret_cast<void *>(removed->base), removed->size);
+    bottom_up_placement().released(removed->base);
     *size_out = removed->size;
     return WW_STATUS_SUCCESS;
 }
