@@ -54,7 +54,7 @@ static inline char *bare_uffd_alloc(size_t bytes)
 	struct uffdio_register reg = { .range = { (uintptr_t)p, bytes }, .mode = UFFDIO_REGISTER_MODE_WP };
 	if (ioctl(bare_uffd, UFFDIO_REGISTER, &reg) || bare_uffd_reset(p, bytes)) {
 		int error = errno;
-		munmap(p, bytes);
+		unmap_placed(p, bytes);
 		errno = error;
 		return NULL;
 	}
@@ -65,7 +65,7 @@ static inline void bare_uffd_release(void *base, size_t bytes)
 {
 	struct uffdio_range r = { (uintptr_t)base, bytes };
 	ioctl(bare_uffd, UFFDIO_UNREGISTER, &r);
-	munmap(base, bytes);
+	unmap_placed(base, bytes);
 }
 
 /* Up to max written pages of the range into addrs (with reset, those become

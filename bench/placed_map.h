@@ -1,19 +1,44 @@
 /* Anonymous read-write memory placed where the library places its
- * reservations: from 2 MiB on at a 2 MiB boundary, smaller ones inside one
- * 2 MiB block. Where a region starts within its page table decides how a
- * write-protecting scan flushes the TLB (page by page or whole), so the bare
- * kernel contestants place their memory the same way: the comparison is then
- * of code paths, not of placements (bench/results/percall-profile.md).
- * Release with munmap(p, bytes). */
+ * reservations: bottom-up from a random 2 MiB boundary above 4 GiB, from
+ * 2 MiB on at a 2 MiB boundary, smaller ones inside one 2 MiB block
+ * (src/writewatch/placement.h). Where a region starts within its page table
+ * decides how a write-protecting scan flushes the TLB (page by page or
+ * whole), and where it lies in the address space what merging its mappings
+ * costs, so the bare kernel contestants place their memory the same way: the
+ * comparison is then of code paths, not of placements
+ * (bench/results/percall-profile.md, bench/results/README.md "Placement").
+ * Simpler than the library: only the last region's space is reused, and a
+ * taken candidate falls back to mmap's own place. Release with
+ * unmap_placed(p, bytes). */
 #pragma once
 
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/random.h>
+
+static uintptr_t placed_cursor; /* where the next region goes, 0 before the first */
 
 static inline char *map_placed(size_t bytes)
 {
 	const uintptr_t block = 2u << 20;
+	uintptr_t cursor = placed_cursor;
 	int large = bytes >= block;
+	if (!cursor) {
+		uint64_t bits = 0;
+		if (getrandom(&bits, sizeof(bits), GRND_NONBLOCK) != sizeof(bits))
+			bits = (uintptr_t)&bits;
+		cursor = ((uintptr_t)1 << 32) + ((bits % ((uintptr_t)1 << 40)) & ~(block - 1));
+	}
+	uintptr_t want = (cursor + (large ? block : 0x10000) - 1) & ~(large ? block - 1 : (uintptr_t)0xffff);
+	if (!large && want + bytes > (want & ~(block - 1)) + block)
+		want = (want & ~(block - 1)) + block;
+	char *fixed = mmap((void *)want, bytes, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	placed_cursor = want + bytes;
+	if (fixed == (char *)want)
+		return fixed;
+	if (fixed != MAP_FAILED)
+		munmap(fixed, bytes);
 	size_t padded = bytes + (large ? block : 0x10000 + bytes);
 	char *raw = mmap(NULL, padded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (raw == MAP_FAILED)
@@ -30,3 +55,9 @@ static inline char *map_placed(size_t bytes)
 	return (char *)at;
 }
 
+static inline void unmap_placed(void *p, size_t bytes)
+{
+	munmap(p, bytes);
+	if ((uintptr_t)p + bytes == placed_cursor)
+		placed_cursor = (uintptr_t)p;
+}

@@ -55,7 +55,7 @@ static void *plain_alloc(size_t bytes)
 	return p;
 }
 
-static void plain_release(void *base, size_t bytes) { munmap(base, bytes); }
+static void plain_release(void *base, size_t bytes) { unmap_placed(base, bytes); }
 
 int main(int argc, char **argv)
 {

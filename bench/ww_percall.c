@@ -144,7 +144,7 @@ static int cell(uint64_t pages, unsigned percent, int calls, int cold)
 	size = 0;
 	ww_free_virtual_memory(WW_CURRENT_PROCESS, &base, &size, WW_MEM_RELEASE);
 	ww_range_unregister(region[TRACKER], bytes);
-	munmap(region[TRACKER], bytes);
+	unmap_placed(region[TRACKER], bytes);
 	bare_uffd_release(region[BARE], bytes);
 	free(addrs);
 	free(t);
