@@ -593,9 +593,10 @@ static int bench_has_arg(int argc, char **argv, const char *name)
 	return 0;
 }
 
-/* Returns the process exit code. */
-static int bench_main(const struct bench_ops *ops, int argc, char **argv,
-		      void (*extra_measures)(const struct bench_ops *, int long_mode))
+/* Returns the process exit code. Inline: programs that use the driver's
+ * helpers without its workloads (ww_placement.c) do not warn about it. */
+static inline int bench_main(const struct bench_ops *ops, int argc, char **argv,
+			     void (*extra_measures)(const struct bench_ops *, int long_mode))
 {
 	int long_mode = 0;
 
