@@ -96,9 +96,9 @@ TEST_CASE("a foreign mapping where reservations would go only moves them", "[all
         reservation = reserve(two_mib);
         REQUIRE(reservation);
         CHECK_FALSE(overlaps(reservation, two_mib, foreign, foreign_size));
-        // Still watched: one write, one page reported.
-        page_at(reservation, 3)[0] = 1;
-        CHECK(written_pages(reservation, two_mib) == std::vector<size_t>{3});
+        // Still watched: one write, one host page reported.
+        page_at(reservation, 3 * unit())[0] = 1;
+        CHECK(written_pages(reservation, two_mib) == units({3}));
     }
     CHECK(static_cast<char *>(foreign)[0] == 1);
     for (void *reservation : placed)
