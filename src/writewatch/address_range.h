@@ -19,6 +19,11 @@ inline constexpr uintptr_t align_down(uintptr_t value, uintptr_t alignment)
     return value & ~(alignment - 1);
 }
 
+inline constexpr uintptr_t align_up(uintptr_t value, uintptr_t alignment)
+{
+    return align_down(value + alignment - 1, alignment);
+}
+
 // [align_down(base, start_alignment), round_up(base + size, WW_PAGE_SIZE)), or
 // nothing when that wraps around the address space.
 inline std::optional<AddressRange> round_range(const void *base, size_t size,

@@ -1,7 +1,5 @@
 #include "placement.h"
 
-#include "address_range.h"
-
 #include <sys/random.h>
 
 #include <ctime>
@@ -9,13 +7,10 @@
 namespace writewatch {
 namespace {
 
-constexpr uintptr_t two_mib = 0x200000;
 constexpr uintptr_t lowest_floor = uintptr_t{1} << 32; // the low 4 GiB stay free
 constexpr uintptr_t widest_spread = uintptr_t{1} << 40;
 // Steps over allocations of ours (or wrap-arounds) before giving up on a candidate.
 constexpr int max_steps = 16;
-
-uintptr_t align_up(uintptr_t value, uintptr_t alignment) { return align_down(value + alignment - 1, alignment); }
 
 uint64_t random_bits()
 {
@@ -38,18 +33,15 @@ uintptr_t BottomUpPlacement::candidate(const Registry &registry, size_t size, ui
         // on any address-space size (39-bit arm64 kernels included).
         ceiling_ = reinterpret_cast<uintptr_t>(__builtin_frame_address(0)) / 2;
         uintptr_t spread = ceiling_ / 4 < widest_spread ? ceiling_ / 4 : widest_spread;
-        if (ceiling_ < 2 * lowest_floor || spread < two_mib)
+        if (ceiling_ < 2 * lowest_floor || spread < page_table_block)
             return 0; // too small an address space to bother
-        floor_ = lowest_floor + align_down(random_bits() % spread, two_mib);
+        floor_ = lowest_floor + align_down(random_bits() % spread, page_table_block);
         cursor_ = floor_;
     }
     uintptr_t start = cursor_;
     bool wrapped = false;
     for (int step = 0; step < max_steps; ++step) {
-        start = align_up(start, alignment);
-        uintptr_t block_end = align_down(start, two_mib) + two_mib;
-        if (size < two_mib && start + size > block_end)
-            start = block_end; // see map_reservation: one page table's block
+        start = within_one_block(align_up(start, alignment), size);
         if (start < floor_ || size > ceiling_ || start > ceiling_ - size) {
             if (wrapped)
                 return 0;

@@ -14,12 +14,26 @@
 // Every call is made with the registry lock held exclusively.
 #pragma once
 
+#include "address_range.h"
 #include "registry.h"
 
 #include <cstddef>
 #include <cstdint>
 
 namespace writewatch {
+
+// One page table's worth of address space (x86_64, arm64 4K). Where page
+// tables start matters to scans (see map_reservation): reservations of this
+// size or more start on such a block, smaller ones lie within one.
+inline constexpr uintptr_t page_table_block = 0x200000;
+
+// 'start', or the next block's start if [start, start + size) of a
+// reservation smaller than a block would cross into it.
+inline uintptr_t within_one_block(uintptr_t start, size_t size)
+{
+    uintptr_t block_end = align_down(start, page_table_block) + page_table_block;
+    return size < page_table_block && start + size > block_end ? block_end : start;
+}
 
 class BottomUpPlacement {
 public:
@@ -28,11 +42,10 @@ public:
     // (and, for sizes below 2 MiB, stays within one 2 MiB block); 0 when no
     // candidate was found in a few steps.
     uintptr_t candidate(const Registry &registry, size_t size, uintptr_t alignment);
-    // The reservation was mapped at the candidate: the search goes on above it.
-    void placed(uintptr_t start, size_t size) { cursor_ = start + size; }
-    // Something else is mapped at the candidate: step over the size asked for,
-    // so that a foreign mapping is left behind in a few tries.
-    void missed(uintptr_t start, size_t size) { cursor_ = start + size; }
+    // The candidate is taken, by the reservation or by a foreign mapping
+    // found there: the search goes on above it (over a foreign mapping in a
+    // few tries).
+    void move_past(uintptr_t start, size_t size) { cursor_ = start + size; }
     // A reservation was released: the next search starts at its hole when it
     // is lower (first fit, as Windows reuses freed address space).
     void released(uintptr_t start);

@@ -23,7 +23,6 @@ namespace writewatch {
 namespace {
 
 constexpr uintptr_t allocation_granularity = 0x10000; // Windows reserves in 64K units
-constexpr uintptr_t large_alignment = 0x200000;       // one page table's worth (x86_64, arm64 4K)
 constexpr int reservation_flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 constexpr uint32_t reserve_or_commit_flags =
     WW_MEM_COMMIT | WW_MEM_RESERVE | WW_MEM_TOP_DOWN | WW_MEM_WRITE_WATCH;
@@ -114,17 +113,16 @@ ww_status map_reservation(const Registry &reg, uintptr_t start, size_t size, boo
     // (in a VM, each is a trap). So a reservation of 2 MiB or more starts on
     // a 2 MiB boundary, as the kernel places large anonymous mappings, and a
     // smaller one lies within one 2 MiB block when the padding allows.
-    bool large = size >= large_alignment;
-    uintptr_t alignment = large ? large_alignment : allocation_granularity;
+    bool large = size >= page_table_block;
+    uintptr_t alignment = large ? page_table_block : allocation_granularity;
     if (!top_down) {
         BottomUpPlacement &placement = bottom_up_placement();
         if (uintptr_t candidate = placement.candidate(reg, size, alignment)) {
+            placement.move_past(candidate, size);
             if (map_reservation_at(candidate, size) == WW_STATUS_SUCCESS) {
-                placement.placed(candidate, size);
                 *mapped = candidate;
                 return WW_STATUS_SUCCESS;
             }
-            placement.missed(candidate, size);
         }
     }
     size_t padded = size + alignment + (large ? 0 : size);
@@ -132,10 +130,9 @@ ww_status map_reservation(const Registry &reg, uintptr_t start, size_t size, boo
     if (area == MAP_FAILED)
         return status_from_errno(errno);
     auto raw = reinterpret_cast<uintptr_t>(area);
-    uintptr_t aligned = align_down(raw + alignment - 1, alignment);
-    uintptr_t block_end = align_down(aligned, large_alignment) + large_alignment;
-    if (!large && aligned + size > block_end && block_end + size <= raw + padded)
-        aligned = block_end;
+    uintptr_t aligned = align_up(raw, alignment);
+    if (uintptr_t moved = within_one_block(aligned, size); moved + size <= raw + padded)
+        aligned = moved;
     if (aligned > raw)
         munmap(area, aligned - raw);
     if (raw + padded > aligned + size)
