@@ -18,6 +18,15 @@
 
 static uintptr_t placed_cursor; /* where the next region goes, 0 before the first */
 
+/* 'at', or the next 2 MiB block's start if a region smaller than a block
+ * would cross into it. */
+static inline uintptr_t placed_within_block(uintptr_t at, size_t bytes)
+{
+	const uintptr_t block = 2u << 20;
+	uintptr_t block_end = (at & ~(block - 1)) + block;
+	return bytes < block && at + bytes > block_end ? block_end : at;
+}
+
 static inline char *map_placed(size_t bytes)
 {
 	const uintptr_t block = 2u << 20;
@@ -29,9 +38,8 @@ static inline char *map_placed(size_t bytes)
 			bits = (uintptr_t)&bits;
 		cursor = ((uintptr_t)1 << 32) + ((bits % ((uintptr_t)1 << 40)) & ~(block - 1));
 	}
-	uintptr_t want = (cursor + (large ? block : 0x10000) - 1) & ~(large ? block - 1 : (uintptr_t)0xffff);
-	if (!large && want + bytes > (want & ~(block - 1)) + block)
-		want = (want & ~(block - 1)) + block;
+	uintptr_t want = placed_within_block(
+		(cursor + (large ? block : 0x10000) - 1) & ~(large ? block - 1 : (uintptr_t)0xffff), bytes);
 	char *fixed = mmap((void *)want, bytes, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	placed_cursor = want + bytes;
@@ -45,9 +53,9 @@ static inline char *map_placed(size_t bytes)
 		return NULL;
 	uintptr_t r = (uintptr_t)raw;
 	uintptr_t at = large ? (r + block - 1) & ~(block - 1) : (r + 0xffff) & ~(uintptr_t)0xffff;
-	uintptr_t block_end = (at & ~(block - 1)) + block;
-	if (!large && at + bytes > block_end && block_end + bytes <= r + padded)
-		at = block_end;
+	uintptr_t moved = placed_within_block(at, bytes);
+	if (moved + bytes <= r + padded)
+		at = moved;
 	if (at > r)
 		munmap(raw, at - r);
 	if (r + padded > at + bytes)
