@@ -116,6 +116,29 @@ TEST_CASE("tracker: bad input gets a clear status", "[tracker][errors]")
     CHECK(range.written() == units({2}));
 }
 
+TEST_CASE("tracker: an unregistered range is not found again, a new one answers for itself", "[tracker][errors]")
+{
+    // The range table remembers the range it found last (last_found.h).
+    REQUIRE_RANGE_TRACKER();
+    HostRange memory(16, false);
+    char *base = memory.base();
+    void *addresses[16];
+    uintptr_t count = 16;
+    REQUIRE(ww_range_register(base, memory.size()) == WW_STATUS_SUCCESS);
+    base[2 * hp() * WW_PAGE_SIZE] = 1;
+    CHECK(ww_range_get_written(base, memory.size(), 0, addresses, &count) == WW_STATUS_SUCCESS);
+    CHECK(count == hp());
+    REQUIRE(ww_range_unregister(base, memory.size()) == WW_STATUS_SUCCESS);
+    count = 16;
+    CHECK(ww_range_get_written(base, memory.size(), 0, addresses, &count) == WW_STATUS_INVALID_PARAMETER);
+    CHECK(ww_range_reset(base, memory.size()) == WW_STATUS_INVALID_PARAMETER);
+    REQUIRE(ww_range_register(base, memory.size()) == WW_STATUS_SUCCESS);
+    count = 16;
+    CHECK(ww_range_get_written(base, memory.size(), 0, addresses, &count) == WW_STATUS_SUCCESS);
+    CHECK(count == 0);
+    CHECK(ww_range_unregister(base, memory.size()) == WW_STATUS_SUCCESS);
+}
+
 TEST_CASE("tracker: decommit forgets writes unless a protection change latched them", "[tracker][latch]")
 {
     REQUIRE_RANGE_TRACKER();

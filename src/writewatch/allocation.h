@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 namespace writewatch {
 
@@ -29,7 +30,10 @@ struct Allocation {
     Backend *backend = nullptr; // null for memory allocated without MEM_WRITE_WATCH
     std::unique_ptr<std::atomic<PageState>[]> pages;
     SignalSafeMutex fault_lock; // serialises the fault backend's handler with its scans
-    std::unique_ptr<TrackedRange> kernel_range; // the kernel backend's tracking
+    // The kernel backend's tracking, in the allocation's own memory: a cold
+    // GetWriteWatch reads it right after the allocation, without a pointer to
+    // follow first.
+    std::optional<TrackedRange> kernel_range;
 
     size_t page_count() const { return size / WW_PAGE_SIZE; }
     uintptr_t end() const { return base + size; }

@@ -39,6 +39,14 @@ public:
     virtual ww_status prepare_kernel_write(Allocation &allocation, PageRange pages) = 0;
 };
 
+// The kernel backend's get_written and reset for an allocation it tracks
+// (allocation.kernel_range set), callable without the virtual call: a cold
+// GetWriteWatch pays the backend object and its vtable as two dependent
+// cache misses before the scan.
+ww_status kernel_get_written(Allocation &allocation, PageRange pages, bool reset, void **addresses,
+                             uintptr_t limit, uintptr_t *found);
+ww_status kernel_reset(Allocation &allocation, PageRange pages);
+
 // The backends, created on first use. kernel_backend() is null when the kernel
 // lacks what it needs.
 Backend *kernel_backend();

@@ -10,9 +10,13 @@ namespace writewatch {
 
 WW_HOT_PATH Allocation *Registry::find(uintptr_t address) const
 {
+    Allocation *last = last_found_.get();
+    if (last && last->base <= address && address < last->end()) [[likely]]
+        return last;
     auto it = by_end_.upper_bound(address);
     if (it == by_end_.end() || it->second->base > address)
         return nullptr;
+    last_found_.remember(it->second.get());
     return it->second.get();
 }
 
@@ -28,7 +32,7 @@ size_t Registry::bytes_for(const Allocation &allocation)
     size_t bytes = sizeof(Allocation) + allocation.page_count() * sizeof(PageState) +
                    sizeof(std::pair<const uintptr_t, std::unique_ptr<Allocation>>) + 4 * sizeof(void *);
     if (allocation.kernel_range) // and its entry in the range table
-        bytes += sizeof(TrackedRange) + allocation.kernel_range->heap_bytes() + 10 * sizeof(void *);
+        bytes += allocation.kernel_range->heap_bytes() + 10 * sizeof(void *);
     return bytes;
 }
 
@@ -52,6 +56,7 @@ std::unique_ptr<Allocation> Registry::remove(uintptr_t base)
     if (it == by_end_.end() || it->second->base != base)
         return nullptr;
     std::unique_ptr<Allocation> allocation = std::move(it->second);
+    last_found_.forget(allocation.get());
     by_end_.erase(it);
     return allocation;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "allocation.h"
+#include "last_found.h"
 #include "rw_lock.h"
 
 #include <atomic>
@@ -53,7 +54,10 @@ public:
 private:
     static size_t bytes_for(const Allocation &allocation);
 
+    // The lock and the last allocation found first, on the one cache line a
+    // GetWriteWatch reads before the allocation itself (fork_safety.h).
     mutable RwLock mutex_;
+    LastFound<Allocation> last_found_;
     // By end address (an allocation never changes size): the one holding an
     // address is the first ending above it, found without stepping back
     // through the tree, which is a call into libstdc++ and one more code page

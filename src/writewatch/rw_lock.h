@@ -24,8 +24,9 @@ namespace writewatch {
 // reader loads the turnstile and adds to the count, on one cache line. What a
 // GetWriteWatch touches matters more than what it executes, because a
 // write-protecting scan flushes the TLB and every page touched after it costs
-// a page walk. Never taken recursively.
-class alignas(64) RwLock {
+// a page walk. Never taken recursively. Eight bytes: its owner gives it a
+// cache line, shared with what a reader reads next.
+class RwLock {
 public:
     void lock_shared()
     {

@@ -18,6 +18,16 @@
 namespace writewatch {
 namespace {
 
+uintptr_t start_of(const Allocation &allocation, PageRange pages)
+{
+    return allocation.page_address(pages.first);
+}
+
+uintptr_t end_of(const Allocation &allocation, PageRange pages)
+{
+    return allocation.page_address(pages.first + pages.count);
+}
+
 class KernelBackend final : public Backend {
 public:
     explicit KernelBackend(KernelTracking &kernel) : kernel_(kernel) {}
@@ -27,20 +37,19 @@ public:
     ww_status attach(Allocation &allocation) override
     {
         // Whole host pages: the mapping reaches the end of the last one.
-        auto range = std::unique_ptr<TrackedRange>(new (std::nothrow) TrackedRange(
-            kernel_, allocation.base, host_round_up(allocation.size),
-            static_cast<size_t>(kernel_features().host_page_size)));
-        if (!range)
-            return WW_STATUS_NO_MEMORY;
-        ww_status status = range->attach();
-        if (status != WW_STATUS_SUCCESS)
-            return status;
+        TrackedRange &range = allocation.kernel_range.emplace(kernel_, allocation.base,
+                                                              host_round_up(allocation.size),
+                                                              static_cast<size_t>(kernel_features().host_page_size));
+        ww_status status = range.attach();
         RangeTable &table = range_table();
         std::unique_lock lock(table.mutex());
-        if (table.overlaps(allocation.base, allocation.end()))
-            return WW_STATUS_CONFLICTING_ADDRESSES; // a host registered this memory
-        table.insert(range.get(), RangeTable::Owner::engine);
-        allocation.kernel_range = std::move(range);
+        if (status == WW_STATUS_SUCCESS && table.overlaps(allocation.base, allocation.end()))
+            status = WW_STATUS_CONFLICTING_ADDRESSES; // a host registered this memory
+        if (status != WW_STATUS_SUCCESS) {
+            allocation.kernel_range.reset();
+            return status;
+        }
+        table.insert(&range, RangeTable::Owner::engine);
         return WW_STATUS_SUCCESS;
     }
 
@@ -74,17 +83,13 @@ public:
         return allocation.kernel_range->decommit(start_of(allocation, pages), mapped_end_of(allocation, pages));
     }
 
-    WW_HOT_PATH ww_status get_written(Allocation &allocation, PageRange pages, bool reset, void **addresses,
-                          uintptr_t limit, uintptr_t *found) override
+    ww_status get_written(Allocation &allocation, PageRange pages, bool reset, void **addresses, uintptr_t limit,
+                          uintptr_t *found) override
     {
-        return allocation.kernel_range->get_written(start_of(allocation, pages), end_of(allocation, pages), reset,
-                                                    addresses, limit, found);
+        return kernel_get_written(allocation, pages, reset, addresses, limit, found);
     }
 
-    WW_HOT_PATH ww_status reset(Allocation &allocation, PageRange pages) override
-    {
-        return allocation.kernel_range->reset(start_of(allocation, pages), end_of(allocation, pages));
-    }
+    ww_status reset(Allocation &allocation, PageRange pages) override { return kernel_reset(allocation, pages); }
 
     ww_status prepare_kernel_write(Allocation &, PageRange) override
     {
@@ -92,16 +97,8 @@ public:
     }
 
 private:
-    static uintptr_t start_of(const Allocation &allocation, PageRange pages)
-    {
-        return allocation.page_address(pages.first);
-    }
-    static uintptr_t end_of(const Allocation &allocation, PageRange pages)
-    {
-        return allocation.page_address(pages.first + pages.count);
-    }
-    // The same, where the end of the allocation counts as the end of its
-    // mapping (the last host page may reach past it).
+    // The end of the pages, where the end of the allocation counts as the end
+    // of its mapping (the last host page may reach past it).
     static uintptr_t mapped_end_of(const Allocation &allocation, PageRange pages)
     {
         uintptr_t end = end_of(allocation, pages);
@@ -112,6 +109,18 @@ private:
 };
 
 } // namespace
+
+WW_HOT_PATH ww_status kernel_get_written(Allocation &allocation, PageRange pages, bool reset, void **addresses,
+                                        uintptr_t limit, uintptr_t *found)
+{
+    return allocation.kernel_range->get_written(start_of(allocation, pages), end_of(allocation, pages), reset,
+                                                addresses, limit, found);
+}
+
+WW_HOT_PATH ww_status kernel_reset(Allocation &allocation, PageRange pages)
+{
+    return allocation.kernel_range->reset(start_of(allocation, pages), end_of(allocation, pages));
+}
 
 Backend *kernel_backend()
 {

@@ -73,9 +73,9 @@ private:
     // Sets or clears the chosen bitmaps over [first, first + count).
     bool change(size_t first, size_t count, unsigned which, bool set);
 
+    std::atomic<size_t> marked_{0}; // first: a plain get or reset reads only this
     size_t page_count_;
     std::unique_ptr<std::atomic<uint64_t>[]> bits_; // pending words, then latched words
-    std::atomic<size_t> marked_{0};
 };
 
 } // namespace writewatch

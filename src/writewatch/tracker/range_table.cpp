@@ -8,12 +8,19 @@ namespace writewatch {
 
 WW_HOT_PATH TrackedRange *RangeTable::find(uintptr_t start, uintptr_t end, Owner owner) const
 {
+    if (owner == Owner::host) {
+        TrackedRange *last = last_host_range_.get();
+        if (last && start >= last->base() && end <= last->end()) [[likely]]
+            return last;
+    }
     auto it = by_end_.upper_bound(start);
     if (it == by_end_.end())
         return nullptr;
     const Entry &entry = it->second;
     if (entry.owner != owner || start < entry.range->base() || end > entry.range->end())
         return nullptr;
+    if (owner == Owner::host)
+        last_host_range_.remember(entry.range);
     return entry.range;
 }
 
@@ -42,8 +49,10 @@ void RangeTable::insert(TrackedRange *range, Owner owner)
 void RangeTable::remove(uintptr_t base)
 {
     auto it = by_end_.upper_bound(base);
-    if (it != by_end_.end() && it->second.range->base() == base)
+    if (it != by_end_.end() && it->second.range->base() == base) {
+        last_host_range_.forget(it->second.range);
         by_end_.erase(it);
+    }
 }
 
 size_t RangeTable::host_bytes() const

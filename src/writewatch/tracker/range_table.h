@@ -6,6 +6,7 @@
 // destroyed under a call.
 #pragma once
 
+#include "../last_found.h"
 #include "../rw_lock.h"
 #include "tracked_range.h"
 
@@ -45,7 +46,10 @@ private:
         std::unique_ptr<TrackedRange> owned; // host ranges only
     };
 
+    // The lock and the host range found last first, on one cache line
+    // (fork_safety.h); engine ranges are found through the registry.
     mutable RwLock mutex_;
+    LastFound<TrackedRange> last_host_range_;
     // By end address, as the registry's allocations (registry.h says why).
     std::map<uintptr_t, Entry> by_end_;
 };

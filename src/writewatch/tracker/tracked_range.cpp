@@ -16,60 +16,83 @@
 namespace writewatch {
 namespace {
 
-constexpr size_t region_vector_length = 256;
+// Room for scan results: 'dirty' entries may hold ends of an earlier scan,
+// the others end at zero. 'dirty' comes first, on the page of the first
+// entries: a scan with reset flushes the TLB, and each page touched after it
+// costs a walk.
+template <size_t Length>
+struct RegionStore {
+    size_t dirty = Length; // nothing cleared yet
+    std::array<page_region, Length> regions;
+};
 
-// The region vector every scan of a thread uses. Entries from 'dirty' on end
-// at zero, so after a failed scan the regions the kernel stored before it
-// stopped are exactly the prefix with non-zero ends (a region never ends at
-// address 0). 'dirty' comes first, on the page of the first entries: a scan
-// with reset flushes the TLB, and each page touched after it costs a walk.
+// The store a scan writes to. Entries from 'dirty' on end at zero, so after
+// a failed scan the regions the kernel stored before it stopped are exactly
+// the prefix with non-zero ends (a region never ends at address 0).
 struct RegionVector {
-    size_t dirty = 0;
-    std::array<page_region, region_vector_length> regions{};
+    page_region *regions;
+    size_t length;
+    size_t *dirty;
+
+    template <size_t Length>
+    static RegionVector of(RegionStore<Length> &store)
+    {
+        return RegionVector{store.regions.data(), Length, &store.dirty};
+    }
 
     void clear()
     {
         // Only the ends (a plain store loop, not a call to memset).
-        for (size_t i = 0; i < dirty; ++i)
+        for (size_t i = 0; i < *dirty; ++i)
             regions[i].end = 0;
-        dirty = 0;
+        *dirty = 0;
     }
     // After a scan that returned 'result' (regions, or -errno): how many
     // regions it stored.
     size_t stored_by(long result)
     {
         if (result >= 0)
-            return dirty = static_cast<size_t>(result);
+            return *dirty = static_cast<size_t>(result);
         size_t count = 0;
-        while (count < regions.size() && regions[count].end)
+        while (count < length && regions[count].end)
             ++count;
-        return dirty = count;
+        return *dirty = count;
     }
 };
 
-// The calling thread's vector, made on first use (null without memory). On
-// the heap, not in thread-local storage: the library must stay loadable with
-// dlopen (Wine's ntdll loads it), and glibc has little static TLS to spare.
-// The pointer is initial-exec TLS (8 bytes of static TLS, read without a
-// call); the owner that frees the vector at thread exit is not.
-__attribute__((tls_model("initial-exec"))) thread_local RegionVector *current_vector;
+// Each thread's store for scans of large windows, made on first use (null
+// without memory). On the heap, not in thread-local storage: the library must
+// stay loadable with dlopen (Wine's ntdll loads it), and glibc has little
+// static TLS to spare. The pointer is initial-exec TLS (8 bytes of static
+// TLS, read without a call); the owner that frees the store at thread exit
+// is not.
+using ThreadStore = RegionStore<256>;
+__attribute__((tls_model("initial-exec"))) thread_local ThreadStore *current_store;
 
-struct VectorOwner {
-    ~VectorOwner()
+struct StoreOwner {
+    ~StoreOwner()
     {
-        delete current_vector;
-        current_vector = nullptr;
+        delete current_store;
+        current_store = nullptr;
     }
 };
 
-WW_HOT_PATH RegionVector *thread_vector()
+ThreadStore *thread_store()
 {
-    if (current_vector)
-        return current_vector;
-    thread_local VectorOwner owner; // frees it when the thread ends
+    if (current_store)
+        return current_store;
+    thread_local StoreOwner owner; // frees it when the thread ends
     (void)owner;
-    return current_vector = new (std::nothrow) RegionVector;
+    return current_store = new (std::nothrow) ThreadStore;
 }
+
+// Windows of up to this many pages are scanned into a store on the stack,
+// which holds every region such a window can have (written runs are split by
+// clean pages). The stack's page is touched after the scan anyway; a heap
+// store is one more page to walk after the TLB flush of a scan with reset,
+// and its pointer is a thread-local load before it.
+constexpr size_t stack_window_pages = 128;
+using StackStore = RegionStore<stack_window_pages / 2>;
 
 // A scan for written pages of [start, end); with write_protect, what it
 // finds is protected again (exactly that). Without a vector it only protects.
@@ -86,11 +109,11 @@ pm_scan_arg scan_request(uintptr_t start, uintptr_t end, bool write_protect)
 }
 
 // The same, storing the regions found in 'vector'.
-pm_scan_arg written_request(RegionVector &vector, uintptr_t start, uintptr_t end, bool write_protect)
+pm_scan_arg written_request(const RegionVector &vector, uintptr_t start, uintptr_t end, bool write_protect)
 {
     pm_scan_arg arg = scan_request(start, end, write_protect);
-    arg.vec = reinterpret_cast<uintptr_t>(vector.regions.data());
-    arg.vec_len = vector.regions.size();
+    arg.vec = reinterpret_cast<uintptr_t>(vector.regions);
+    arg.vec_len = vector.length;
     return arg;
 }
 
@@ -106,32 +129,43 @@ uintptr_t window_end(const RegionVector &vector, const pm_scan_arg &arg, long re
     return end > cursor ? end : arg.end;
 }
 
-// Scans [cursor, end) for written pages with the calling thread's vector,
-// window after window, handing each window's regions to take(regions, count,
-// reached), where 'reached' is where the window's results end; with
-// write_protect what a scan finds is protected again. Before each scan,
-// room() says how many pages the caller can still take (the scan's
-// max_pages, 0 for no limit), or nothing when it has all it wants. Transient
-// kernel errors are retried. Returns the first error of take() or of the
-// kernel; regions a failed scan stored still reach take() first.
+// Scans [cursor, end) for written pages, window after window, handing each
+// window's regions to take(regions, count, reached), where 'reached' is where
+// the window's results end; with write_protect what a scan finds is protected
+// again. Before each scan, room() says how many pages the caller can still
+// take (the scan's max_pages, 0 for no limit), or nothing when it has all it
+// wants. Transient kernel errors are retried. Returns the first error of
+// take() or of the kernel; regions a failed scan stored still reach take()
+// first. Inlined, so that each caller's copy sits with the caller (the hot
+// ones in .text.hot, hot_path.h).
 template <typename Room, typename Take>
-ww_status scan_written(KernelTracking &kernel, uintptr_t cursor, uintptr_t end, bool write_protect, Room room,
+__attribute__((always_inline)) inline ww_status scan_written(KernelTracking &kernel, uintptr_t cursor, uintptr_t end, bool write_protect, Room room,
                        Take take)
 {
-    RegionVector *vector = thread_vector();
-    if (!vector)
-        return WW_STATUS_NO_MEMORY;
+    StackStore on_stack;
+    RegionVector vector = RegionVector::of(on_stack);
+    size_t window_pages = (end - cursor) / WW_PAGE_SIZE;
+    if (window_pages <= stack_window_pages) {
+        // Only as many entries as the window can have regions: each one is
+        // cleared before the scan.
+        vector.length = on_stack.dirty = (window_pages + 1) / 2;
+    } else {
+        ThreadStore *store = thread_store();
+        if (!store)
+            return WW_STATUS_NO_MEMORY;
+        vector = RegionVector::of(*store);
+    }
     for (int failures = 0; cursor < end;) {
         std::optional<uint64_t> max_pages = room();
         if (!max_pages)
             break;
-        vector->clear();
-        pm_scan_arg arg = written_request(*vector, cursor, end, write_protect);
+        vector.clear();
+        pm_scan_arg arg = written_request(vector, cursor, end, write_protect);
         arg.max_pages = *max_pages;
         long result = kernel.scan(arg);
-        size_t regions = vector->stored_by(result);
-        cursor = window_end(*vector, arg, result, regions, cursor);
-        if (ww_status status = take(vector->regions.data(), regions, cursor); status != WW_STATUS_SUCCESS)
+        size_t regions = vector.stored_by(result);
+        cursor = window_end(vector, arg, result, regions, cursor);
+        if (ww_status status = take(vector.regions, regions, cursor); status != WW_STATUS_SUCCESS)
             return status;
         if (result >= 0)
             failures = 0;

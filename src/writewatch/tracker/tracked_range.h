@@ -107,13 +107,14 @@ private:
     uintptr_t host_up(uintptr_t address) const { return (address + host_page_ - 1) & ~(host_page_ - 1); }
     bool orphaned() const { return orphaned_.load(std::memory_order_relaxed); }
 
+    // What a plain get or reset reads comes first, on one cache line.
     KernelTracking &kernel_;
     const uintptr_t base_;
     const uintptr_t end_;
     const size_t host_page_;
-    std::mutex lock_; // calls that merge or change marks, one at a time
-    PageMarks marks_;
     std::atomic<bool> orphaned_{false};
+    PageMarks marks_;
+    std::mutex lock_; // calls that merge or change marks, one at a time
 };
 
 } // namespace writewatch
