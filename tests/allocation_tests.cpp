@@ -127,3 +127,27 @@ TEST_CASE("write-copy protections are refused for private memory", "[allocation]
         CHECK(GetLastError() == ERROR_INVALID_PARAMETER);
     }
 }
+
+TEST_CASE("a released allocation is not found again, and its successor answers for itself", "[allocation]")
+{
+    // The registry remembers the allocation it found last (last_found.h).
+    const SIZE_T size = 16 * unit() * page;
+    const DWORD watched = MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH;
+    void *first = VirtualAlloc(nullptr, size, watched, PAGE_READWRITE);
+    REQUIRE(first);
+    page_at(first, 3 * unit())[0] = 1;
+    CHECK(written_pages(first, size) == units({3}));
+    REQUIRE(VirtualFree(first, 0, MEM_RELEASE));
+    void *addresses[16];
+    ULONG_PTR count = 16;
+    DWORD granularity = 0;
+    SetLastError(0);
+    CHECK(GetWriteWatch(0, first, size, addresses, &count, &granularity) != 0);
+    CHECK(GetLastError() == ERROR_INVALID_PARAMETER);
+    void *again = VirtualAlloc(first, size, watched, PAGE_READWRITE);
+    REQUIRE(again == first);
+    CHECK(written_pages(again, size).empty());
+    page_at(again, 5 * unit())[0] = 1;
+    CHECK(written_pages(again, size) == units({5}));
+    CHECK(VirtualFree(again, 0, MEM_RELEASE));
+}
