@@ -40,12 +40,29 @@ public:
 };
 
 // The kernel backend's get_written and reset for an allocation it tracks
-// (allocation.kernel_range set), callable without the virtual call: a cold
-// GetWriteWatch pays the backend object and its vtable as two dependent
-// cache misses before the scan.
+// (allocation.kernel_range set), callable without the virtual call.
 ww_status kernel_get_written(Allocation &allocation, PageRange pages, bool reset, void **addresses,
                              uintptr_t limit, uintptr_t *found);
 ww_status kernel_reset(Allocation &allocation, PageRange pages);
+
+// get_written and reset of the allocation's backend. An allocation the
+// kernel backend tracks is served without the virtual call: a cold
+// GetWriteWatch pays the backend object and its vtable as two dependent
+// cache misses before the scan.
+inline ww_status backend_get_written(Allocation &allocation, PageRange pages, bool reset, void **addresses,
+                                     uintptr_t limit, uintptr_t *found)
+{
+    if (allocation.kernel_range)
+        return kernel_get_written(allocation, pages, reset, addresses, limit, found);
+    return allocation.backend->get_written(allocation, pages, reset, addresses, limit, found);
+}
+
+inline ww_status backend_reset(Allocation &allocation, PageRange pages)
+{
+    if (allocation.kernel_range)
+        return kernel_reset(allocation, pages);
+    return allocation.backend->reset(allocation, pages);
+}
 
 // The backends, created on first use. kernel_backend() is null when the kernel
 // lacks what it needs.

@@ -58,10 +58,7 @@ extern "C" WW_HOT_PATH ww_status ww_get_write_watch(void *process, uint32_t flag
     if (check_user_writable(addresses, limit * sizeof(*addresses)) != WW_STATUS_SUCCESS)
         return WW_STATUS_ACCESS_VIOLATION;
     uintptr_t found = 0;
-    bool reset = flags & WW_WRITE_WATCH_FLAG_RESET;
-    status = allocation->kernel_range
-                 ? kernel_get_written(*allocation, pages, reset, addresses, limit, &found)
-                 : allocation->backend->get_written(*allocation, pages, reset, addresses, limit, &found);
+    status = backend_get_written(*allocation, pages, flags & WW_WRITE_WATCH_FLAG_RESET, addresses, limit, &found);
     // Even on a kernel failure the pages stored (and perhaps re-protected) are
     // counted, so a caller that looks loses nothing.
     *count = found;
@@ -83,7 +80,7 @@ extern "C" WW_HOT_PATH ww_status ww_reset_write_watch(void *process, void *base,
     ww_status status = find_watched(reg, base, size, &allocation, &pages);
     if (status != WW_STATUS_SUCCESS)
         return status;
-    return allocation->kernel_range ? kernel_reset(*allocation, pages) : allocation->backend->reset(*allocation, pages);
+    return backend_reset(*allocation, pages);
 }
 
 extern "C" ww_status ww_prepare_kernel_write(void *addr, size_t size)

@@ -41,16 +41,17 @@ public:
                                                               host_round_up(allocation.size),
                                                               static_cast<size_t>(kernel_features().host_page_size));
         ww_status status = range.attach();
-        RangeTable &table = range_table();
-        std::unique_lock lock(table.mutex());
-        if (status == WW_STATUS_SUCCESS && table.overlaps(allocation.base, allocation.end()))
-            status = WW_STATUS_CONFLICTING_ADDRESSES; // a host registered this memory
-        if (status != WW_STATUS_SUCCESS) {
-            allocation.kernel_range.reset();
-            return status;
+        if (status == WW_STATUS_SUCCESS) {
+            RangeTable &table = range_table();
+            std::unique_lock lock(table.mutex());
+            if (table.overlaps(allocation.base, allocation.end()))
+                status = WW_STATUS_CONFLICTING_ADDRESSES; // a host registered this memory
+            else
+                table.insert(&range, RangeTable::Owner::engine);
         }
-        table.insert(&range, RangeTable::Owner::engine);
-        return WW_STATUS_SUCCESS;
+        if (status != WW_STATUS_SUCCESS)
+            allocation.kernel_range.reset();
+        return status;
     }
 
     void detach(Allocation &allocation) override

@@ -139,8 +139,8 @@ uintptr_t window_end(const RegionVector &vector, const pm_scan_arg &arg, long re
 // first. Inlined, so that each caller's copy sits with the caller (the hot
 // ones in .text.hot, hot_path.h).
 template <typename Room, typename Take>
-__attribute__((always_inline)) inline ww_status scan_written(KernelTracking &kernel, uintptr_t cursor, uintptr_t end, bool write_protect, Room room,
-                       Take take)
+__attribute__((always_inline)) inline ww_status scan_written(KernelTracking &kernel, uintptr_t cursor, uintptr_t end,
+                                                             bool write_protect, Room room, Take take)
 {
     StackStore on_stack;
     RegionVector vector = RegionVector::of(on_stack);
