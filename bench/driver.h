@@ -460,7 +460,10 @@ out:
  * meanwhile the main thread sleeps delay_ms, calls GetWriteWatch over the
  * whole region (with WRITE_WATCH_FLAG_RESET when reset is 1), and repeats until
  * the run time is over. Results: average time of one store (ns) and of one
- * GetWriteWatch call (us). Writer stores are timed in batches of 64. */
+ * GetWriteWatch call (us). Writer stores are timed in batches of 64.
+ * The two depend on each other: the sooner a reset is done, the more stores
+ * find their page clean and fault; the number of calls and the pages each
+ * reported show how often that happened. */
 struct bench_writer {
 	char *base;
 	uint64_t pages;
@@ -468,6 +471,13 @@ struct bench_writer {
 	unsigned id;
 	volatile int *stop;
 	uint64_t writes, ns;
+};
+
+struct bench_wine_result {
+	double write_ns;       /* average time of one store */
+	double gww_us;         /* average time of one GetWriteWatch call */
+	uint64_t calls;        /* GetWriteWatch calls made */
+	double pages_per_call; /* pages each call reported, on average */
 };
 
 static void bench_writer_main(void *p)
@@ -498,7 +508,7 @@ static void bench_writer_main(void *p)
 
 static int bench_wine_format(const struct bench_ops *ops, unsigned threads, uint64_t pages,
 			     unsigned delay_ms, int random, int reset, double seconds,
-			     double *write_ns, double *gww_us)
+			     struct bench_wine_result *result)
 {
 	size_t bytes = pages * BENCH_PAGE;
 	char *base = (char *)ops->alloc(bytes);
@@ -506,7 +516,7 @@ static int bench_wine_format(const struct bench_ops *ops, unsigned threads, uint
 	struct bench_writer *w = (struct bench_writer *)calloc(threads, sizeof(*w));
 	bench_thread *t = (bench_thread *)calloc(threads, sizeof(*t));
 	volatile int stop = 0;
-	uint64_t calls = 0, gww_ns = 0, writes = 0, wns = 0;
+	uint64_t calls = 0, gww_ns = 0, writes = 0, wns = 0, reported = 0;
 	int ok = 1;
 
 	if (!base || !addrs || !w || !t) {
@@ -537,6 +547,7 @@ static int bench_wine_format(const struct bench_ops *ops, unsigned threads, uint
 				ok = 0;
 			uint64_t t1 = bench_now_ns();
 			gww_ns += t1 - t0;
+			reported += count;
 		}
 		calls++;
 	}
@@ -546,8 +557,10 @@ static int bench_wine_format(const struct bench_ops *ops, unsigned threads, uint
 		writes += w[i].writes;
 		wns += w[i].ns;
 	}
-	*write_ns = writes ? (double)wns / (double)writes : 0;
-	*gww_us = calls && ops->get ? (double)gww_ns / (double)calls / 1000.0 : 0;
+	result->write_ns = writes ? (double)wns / (double)writes : 0;
+	result->gww_us = calls && ops->get ? (double)gww_ns / (double)calls / 1000.0 : 0;
+	result->calls = ops->get ? calls : 0;
+	result->pages_per_call = calls && ops->get ? (double)reported / (double)calls : 0;
 	ops->release(base, bytes);
 	free(addrs);
 	free(w);
@@ -558,18 +571,18 @@ static int bench_wine_format(const struct bench_ops *ops, unsigned threads, uint
 static void bench_wine_format_emit(const struct bench_ops *ops, unsigned threads, uint64_t pages,
 				   unsigned delay_ms, int random, int reset, double seconds)
 {
-	double wns = 0, gus = 0;
+	struct bench_wine_result result = { 0, 0, 0, 0 };
 	char extra[96];
 	int ok;
 
 	fprintf(stderr, "[%s] wine-format %u %llu %u %d %d\n", ops->name, threads,
 		(unsigned long long)pages, delay_ms, random, reset);
-	ok = bench_wine_format(ops, threads, pages, delay_ms, random, reset, seconds, &wns, &gus);
+	ok = bench_wine_format(ops, threads, pages, delay_ms, random, reset, seconds, &result);
 	snprintf(extra, sizeof(extra), "\"config\":\"%u %llu %u %d %d\"", threads,
 		 (unsigned long long)pages, delay_ms, random, reset);
-	bench_emit("wine_write", pages, 0, wns, "ns", ok, extra);
+	bench_emit("wine_write", pages, 0, result.write_ns, "ns", ok, extra);
 	if (ops->get)
-		bench_emit("wine_gww", pages, 0, gus, "us", ok, extra);
+		bench_emit("wine_gww", pages, 0, result.gww_us, "us", ok, extra);
 }
 
 /* ------------------------------------------------------------------- suite */
@@ -581,7 +594,8 @@ static void bench_usage(const char *argv0)
 		"                                       scan, drain, wine, memory), JSON lines on stdout\n"
 		"       %s wine THREADS PAGES DELAY_MS RANDOM RESET [SECONDS]\n"
 		"                                       the Wine developers' format: prints\n"
-		"                                       average write time (ns) / GetWriteWatch time (us)\n",
+		"                                       average write time (ns) / GetWriteWatch time (us),\n"
+		"                                       then the calls made and the pages each reported\n",
 		argv0, argv0);
 }
 
@@ -601,16 +615,18 @@ static inline int bench_main(const struct bench_ops *ops, int argc, char **argv,
 	int long_mode = 0;
 
 	if (argc >= 2 && !strcmp(argv[1], "wine")) {
-		double wns, gus, secs = argc >= 8 ? atof(argv[7]) : 2.0;
+		struct bench_wine_result result;
+		double secs = argc >= 8 ? atof(argv[7]) : 2.0;
 		if (argc < 7) {
 			bench_usage(argv[0]);
 			return 2;
 		}
 		int ok = bench_wine_format(ops, (unsigned)atoi(argv[2]),
 					   (uint64_t)strtoull(argv[3], NULL, 0), (unsigned)atoi(argv[4]),
-					   atoi(argv[5]), atoi(argv[6]), secs, &wns, &gus);
-		printf("%s: %s %s %s %s %s -> %.0f ns / %.1f us%s\n", ops->name, argv[2], argv[3],
-		       argv[4], argv[5], argv[6], wns, gus, ok ? "" : " (errors)");
+					   atoi(argv[5]), atoi(argv[6]), secs, &result);
+		printf("%s: %s %s %s %s %s -> %.0f ns / %.1f us (%llu calls, %.0f pages each)%s\n", ops->name,
+		       argv[2], argv[3], argv[4], argv[5], argv[6], result.write_ns, result.gww_us,
+		       (unsigned long long)result.calls, result.pages_per_call, ok ? "" : " (errors)");
 		return ok ? 0 : 1;
 	}
 	if (argc >= 2 && !strcmp(argv[1], "--long"))
