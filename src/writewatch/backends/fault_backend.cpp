@@ -11,6 +11,7 @@
 #include "../errno_status.h"
 #include "../host_mapping.h"
 #include "../host_pages.h"
+#include "../registry.h"
 #include "fault_protection.h"
 #include "fault_signal.h"
 
@@ -103,11 +104,13 @@ public:
             *found = stored;
             return WW_STATUS_SUCCESS;
         }
-        // Copying into memory of this very allocation may fault into the
-        // handler, which takes the section: copy such output unlocked.
-        auto out = reinterpret_cast<uintptr_t>(addresses);
-        bool output_inside = out < allocation.end() && out + limit * sizeof(void *) > allocation.base;
-        ww_status status = clean_written(allocation, pages, limit, !output_inside, [&](size_t index) {
+        // Copying into a fault-backend allocation may fault into the handler,
+        // which takes that allocation's fault lock: such output is copied
+        // outside the section. Inside it, a call would wait for itself (its
+        // output in this allocation), or two calls for each other (each one's
+        // output in the allocation the other resets).
+        bool output_may_fault = overlaps_fault_allocation(addresses, limit * sizeof(void *));
+        ww_status status = clean_written(allocation, pages, limit, !output_may_fault, [&](size_t index) {
             addresses[stored++] = reinterpret_cast<void *>(allocation.page_address(index));
         });
         // On failure the failed chunk stays written; earlier ones are in addresses.
@@ -134,6 +137,18 @@ public:
     }
 
 private:
+    // Whether [address, address + size) overlaps memory this backend
+    // watches. Caller holds the registry lock.
+    bool overlaps_fault_allocation(const void *address, size_t size) const
+    {
+        auto start = reinterpret_cast<uintptr_t>(address);
+        bool found = false;
+        registry().for_each_overlapping(start, start + size, [&](const Allocation &allocation) {
+            found = found || allocation.backend == this;
+        });
+        return found;
+    }
+
     static ww_status drop_contents(Allocation &allocation, PageRange pages)
     {
         return writewatch::drop_contents(allocation, pages);
