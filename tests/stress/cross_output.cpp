@@ -30,10 +30,8 @@ struct Worker {
 // reported. The first page may be written by the other worker's answer.
 bool check_answer(const Worker &w, bool written[region_pages], ULONG_PTR count)
 {
-    size_t from = 0;
-    if (count > 0 && w.output[0] == w.own)
-        from = 1; // the first page, written by the other worker
-    size_t expected = from;
+    // The first page comes first when the other worker's answer wrote it.
+    size_t expected = count > 0 && w.output[0] == w.own ? 1 : 0;
     for (size_t page_index = first_written; page_index < region_pages && expected < count; ++page_index) {
         if (!written[page_index])
             continue;
