@@ -10,11 +10,12 @@
 #   arm64-6.12-4k   the same source cross-built for arm64, 4 KiB pages
 #   arm64-6.12-16k  ... with 16 KiB pages
 #
-#   kernel-patches/run-vm-tests.sh [--vm NAME]... [--no-project] [--bench | --bench-only]
+#   kernel-patches/run-vm-tests.sh [--vm NAME]... [--no-project] [--no-selftests] [--bench | --bench-only]
 #       --vm NAME       run this VM (repeatable; default: all of them)
 #       --patched-only  same as --vm 6.1-patched
 #       --stock-only    same as --vm 6.1-stock
 #       --no-project    only the kernel-level test, not the project's tests
+#       --no-selftests  without mainline's mm selftests (lib/selftests.sh)
 #       --bench         after a selected x86_64 VM's tests, boot it once more
 #                       to run bench/sync_uffd's ww_syncuffd (synchronous
 #                       uffd-wp against the fault backend); its output goes
@@ -22,8 +23,12 @@
 #                       test command never runs it.
 #       --bench-only    the benchmark boot alone, no tests
 #
-# Ends with one line per VM, "vm NAME: PASS (...)" or "vm NAME: FAIL (why)";
-# the exit status is 0 only if every VM passed. A built kernel's VM passes
+# Every VM also runs mainline's mm selftests (lib/selftests.sh); after the
+# VMs, lib/selftests_report.py judges them across the VMs: 6.1-patched must
+# pass every test 6.12 passes, unless stock 6.1 skips it too.
+#
+# Ends with one line per VM, "vm NAME: PASS (...)" or "vm NAME: FAIL (why)",
+# and the selftests' line; the exit status is 0 only if all of them passed. A built kernel's VM passes
 # when every test run inside passed (the kernel-level test; the project's
 # tests on the kernel backend, which must be the one they report, and on the
 # fault backend), a second boot under round-robin TCG reran the kernel-level
@@ -60,17 +65,23 @@ CONCURRENT_SECONDS=${CONCURRENT_SECONDS:-2}
 RUN_ID=${WW_RUN_ID:-$$-$(date +%s)}
 log() { echo "[run-vm-tests $(date -u +%H:%M:%S)] $*"; }
 source "$HERE/lib/kernel-build.sh"
+source "$HERE/lib/selftests.sh"
 source "$HERE/lib/guest.sh"
 source "$HERE/lib/boot.sh"
 
 # ---- the VMs ----------------------------------------------------------------
-# name | kind | arch | kernel source package | config fragments (kconfig/) | patch series dir
+# name | kind | arch | kernel source package | config fragments (kconfig/) | patch series dir | huge pages
+# The last column reserves the hugetlb pool of the selftests' hugetlb cases
+# on the kernel command line: 128 MiB of the guest's 2 GiB, 64 pages of
+# 2 MiB. With 16K pages the PMD size is 32 MiB, and mainline's tests assume
+# 2 MiB hugetlb pages (pagemap_ioctl maps 2 MiB of hugetlb memory): that VM
+# gets 2 MiB pages too, which arm64 makes of contiguous ptes.
 VM_TABLE="
-6.1-patched    | built | x86_64 | linux-source-6.1  | common x86_64          | linux-6.1
-6.1-stock      | stock | x86_64 | -                 | -                      | -
-6.12           | built | x86_64 | linux-source-6.12 | common x86_64          | -
-arm64-6.12-4k  | built | arm64  | linux-source-6.12 | common arm64 arm64-4k  | -
-arm64-6.12-16k | built | arm64  | linux-source-6.12 | common arm64 arm64-16k | -
+6.1-patched    | built | x86_64 | linux-source-6.1  | common selftests x86_64 linux-6.1 | linux-6.1 | hugepages=64
+6.1-stock      | stock | x86_64 | -                 | -                                 | -         | hugepages=64
+6.12           | built | x86_64 | linux-source-6.12 | common selftests x86_64           | -         | hugepages=64
+arm64-6.12-4k  | built | arm64  | linux-source-6.12 | common selftests arm64 arm64-4k   | -         | hugepages=64
+arm64-6.12-16k | built | arm64  | linux-source-6.12 | common selftests arm64 arm64-16k  | -         | default_hugepagesz=2M hugepagesz=2M hugepages=64
 "
 vm_field() { # NAME COLUMN(1-based): one cell of VM_TABLE
 	echo "$VM_TABLE" | awk -F'|' -v n="$1" -v c="$2" '
@@ -81,6 +92,7 @@ ALL_VMS=$(echo "$VM_TABLE" | awk -F'|' 'NF > 1 { gsub(/ /, "", $1); print $1 }')
 
 SELECTED=()
 DO_PROJECT=1
+DO_SELFTESTS=1
 DO_BENCH=0 # 1: tests and a benchmark boot; 2: the benchmark boot alone
 RUN_ONE=""
 while [ $# -gt 0 ]; do
@@ -92,9 +104,10 @@ while [ $# -gt 0 ]; do
 	--patched-only) SELECTED+=(6.1-patched) ;;
 	--stock-only) SELECTED+=(6.1-stock) ;;
 	--no-project) DO_PROJECT=0 ;;
+	--no-selftests) DO_SELFTESTS=0 ;;
 	--bench) DO_BENCH=1 ;;
 	--bench-only) DO_BENCH=2 ;;
-	*) die "unknown argument: $1 (--vm NAME, --patched-only, --stock-only, --no-project, --bench, --bench-only)" ;;
+	*) die "unknown argument: $1 (--vm NAME, --patched-only, --stock-only, --no-project, --no-selftests, --bench, --bench-only)" ;;
 	esac
 	shift
 done
@@ -139,6 +152,7 @@ install_packages() {
 	for arch in $(for name in "${SELECTED[@]}"; do vm_field "$name" 3; done | sort -u); do
 		pkgs="ARCH_PACKAGES_$arch[@]"
 		pkgs=("${COMMON_PACKAGES[@]}" "${!pkgs}")
+		[ "$DO_SELFTESTS" = 0 ] || pkgs+=("$SELFTEST_PACKAGE")
 		for name in "${SELECTED[@]}"; do
 			p=$(vm_field "$name" 4)
 			[ "$(vm_field "$name" 3)" != "$arch" ] || [ "$p" = - ] || pkgs+=("$p")
@@ -186,7 +200,7 @@ vm_built() {
 		return
 	fi
 	[ "$G_PROJECT" = 1 ] && want=kernel
-	boot_vm "$WORK/vm-$name.log" "$arch" "$image" "$G_INITRD" tcg "ww.mode=full"
+	boot_vm "$WORK/vm-$name.log" "$arch" "$image" "$G_INITRD" tcg "ww.mode=full $(vm_field "$name" 7)"
 	local full_s=$B_SECONDS
 	boot_check "$WORK/vm-$name.log" "$want"
 	local ok=$B_OK passed=$B_PASSED why=$B_WHY
@@ -273,7 +287,7 @@ vm_stock() {
 		return
 	fi
 	[ "$G_PROJECT" = 1 ] && want=fault
-	boot_vm "$WORK/vm-$name.log" x86_64 "$vmlinuz" "$G_INITRD" tcg "ww.mode=stock quiet"
+	boot_vm "$WORK/vm-$name.log" x86_64 "$vmlinuz" "$G_INITRD" tcg "ww.mode=stock quiet $(vm_field "$name" 7)"
 	boot_check "$WORK/vm-$name.log" "$want"
 	local ok=$B_OK passed=$B_PASSED why=$B_WHY seconds=$B_SECONDS
 	if [ "$DO_BENCH" = 1 ]; then
@@ -300,15 +314,18 @@ t_all=$SECONDS
 for name in "${SELECTED[@]}"; do
 	arch=$(vm_field "$name" 3)
 	log "=== vm $name ($(vm_field "$name" 2) kernel, $arch)"
+	# A log left by an earlier run must not stand in for this one's.
+	rm -f "$WORK/vm-$name.log" "$WORK/vm-$name-rr.log"
 	problem="PKG_PROBLEM_$arch"
 	if [ -n "${!problem}" ]; then
 		echo "FAIL (packages for $arch: ${!problem})" > "$RESULTS/$name"
 	else
-		no_project=()
-		[ "$DO_PROJECT" = 1 ] || no_project=(--no-project)
-		[ "$DO_BENCH" = 1 ] && no_project+=(--bench)
-		[ "$DO_BENCH" = 2 ] && no_project+=(--bench-only)
-		WW_RUN_ID=$RUN_ID bash "$0" --run-one "$name" "${no_project[@]}" ||
+		pass_on=()
+		[ "$DO_PROJECT" = 1 ] || pass_on=(--no-project)
+		[ "$DO_SELFTESTS" = 1 ] || pass_on+=(--no-selftests)
+		[ "$DO_BENCH" = 1 ] && pass_on+=(--bench)
+		[ "$DO_BENCH" = 2 ] && pass_on+=(--bench-only)
+		WW_RUN_ID=$RUN_ID bash "$0" --run-one "$name" "${pass_on[@]}" ||
 			log "vm $name: its run stopped with status $?"
 	fi
 	if [ ! -s "$RESULTS/$name" ]; then
@@ -323,9 +340,19 @@ done
 
 log "all VMs done in $((SECONDS - t_all)) s"
 overall=0
+# Mainline's selftests, judged across the VMs (6.1-patched against 6.12,
+# with stock 6.1 for the skips): lib/selftests_report.py.
+selftests_verdict=""
+if [ "$DO_SELFTESTS" = 1 ] && [ "$DO_BENCH" != 2 ]; then
+	logs=()
+	for name in "${SELECTED[@]}"; do logs+=("$name=$WORK/vm-$name.log"); done
+	python3 "$HERE/lib/selftests_report.py" --out "$WORK/selftests-report.txt" "${logs[@]}" || overall=1
+	selftests_verdict=$(tail -n 1 "$WORK/selftests-report.txt" 2>/dev/null || echo "selftests: FAIL (no report)")
+fi
 for name in "${SELECTED[@]}"; do
 	echo "vm $name: $(cat "$RESULTS/$name")"
 	case "$(cat "$RESULTS/$name")" in PASS*) ;; *) overall=1 ;; esac
 done
+[ -z "$selftests_verdict" ] || echo "$selftests_verdict (table: $WORK/selftests-report.txt)"
 rm -rf "$RESULTS"
 exit $overall

@@ -13,7 +13,8 @@
 #      fault injection: every kind of kernel call made to fail, on both backends;
 #   5. kernels under qemu (kernel-patches/run-vm-tests.sh): the 6.1 series
 #      and stock Debian 6.1, mainline 6.12, arm64 6.12 with 4K and 16K pages,
-#      the kernel-level test and the project's tests inside each (kernel
+#      the kernel-level test, the project's tests and mainline's mm
+#      selftests inside each, 6.1-patched judged against 6.12 (kernel
 #      builds cached in $WW_KWORK, default /var/cache/writewatch/kernel).
 # The last line reads "tests: N passed, N failed, N skipped".
 set -uo pipefail
@@ -65,7 +66,7 @@ read -r r_ok r_failed r_skipped < <(awk '/^reliability:/ {print $2, $4, $6}' "$b
 passed=$((passed + ${r_ok:-0})); failed=$((failed + ${r_failed:-1})); skipped=$((skipped + ${r_skipped:-0}))
 report+=("reliability: ${r_ok:-0} passed, ${r_failed:-1} failed, ${r_skipped:-0} skipped ($((SECONDS - started)) s)")
 stage "kernel calls failing on purpose (fault injection)" bash scripts/fault-injection.sh
-stage "kernels under qemu: 6.1 patched and stock, 6.12, arm64 6.12 4K and 16K pages" \
+stage "kernels under qemu: 6.1 patched and stock, 6.12, arm64 6.12 4K and 16K pages, with mainline's selftests" \
     env WW_KWORK="${WW_KWORK:-/var/cache/writewatch/kernel}" bash kernel-patches/run-vm-tests.sh
 
 echo "=== summary" >&2

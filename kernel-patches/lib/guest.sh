@@ -2,8 +2,9 @@
 # REPO, WORK, JOBS, DO_PROJECT, RUN_ID, log and die from the caller.
 #
 # guest_initramfs ARCH builds, once per run and arch, $WORK/ARCH/initramfs.cpio.gz
-# holding busybox, guest/init, tests/pagemap_scan_test (static) and, unless
-# --no-project, the project's tests/writewatch-tests with its shared
+# holding busybox, guest/init, tests/pagemap_scan_test (static), unless
+# --no-selftests mainline's mm selftests in /tests/mm (lib/selftests.sh)
+# and, unless --no-project, the project's tests/writewatch-tests with its shared
 # libraries (Debian ships fmt only as a shared library) and the dynamic
 # loader. It sets G_INITRD and G_PROJECT (1 if writewatch-tests is inside).
 # With --bench (DO_BENCH != 0) on x86_64 it also holds bench/sync_uffd's
@@ -139,6 +140,11 @@ guest_initramfs() {
 	"$G_CC" -O2 -Wall -static -pthread -I"$REPO/src/writewatch" -o "$root/tests/pagemap_scan_test" \
 		"$HERE/tests/pagemap_scan_test.c" ||
 		die "guest_initramfs: compiling tests/pagemap_scan_test.c for $arch ($G_CC) failed"
+	if [ "${DO_SELFTESTS:-1}" = 1 ]; then
+		selftests_build "$arch"
+		mkdir -p "$root/tests/mm"
+		cp "$ST_DIR"/* "$root/tests/mm/"
+	fi
 	G_PROJECT=0
 	if [ "$DO_PROJECT" = 1 ]; then
 		project_bin=$(guest_project_build "$arch")
