@@ -77,7 +77,11 @@ static uint64_t rss_bytes(void)
 
 static uint64_t heap_bytes(void)
 {
+#ifdef HAVE_MALLINFO2
 	struct mallinfo2 mi = mallinfo2();
+#else /* glibc before 2.33 (Debian 11, Proton's runtime): int fields */
+	struct mallinfo mi = mallinfo();
+#endif
 	return (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
 }
 

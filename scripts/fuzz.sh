@@ -50,7 +50,7 @@ export ASAN_OPTIONS=handle_segv=0:allow_user_segv_handler=1:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 overall=0
 for target in api range; do
-    "$cxx" -std=c++20 -Wno-pragma-pack -Iinclude -I"$wine_inc" -DWINBASEAPI= "${san[@]}" -fsanitize=fuzzer \
+    "$cxx" -std=c++20 -Wno-pragma-pack -Iinclude -I"$wine_inc" -D_KERNEL32_ "${san[@]}" -fsanitize=fuzzer \
         "tests/fuzz/${target}_fuzz.cpp" "${objs[@]}" -lfmt -pthread -o "$build/${target}_fuzz" ||
         die "linking the ${target} fuzzer failed"
     seeds=tests/fuzz/corpus

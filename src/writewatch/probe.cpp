@@ -12,21 +12,24 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <mutex>
+#include <string>
 
 #include <fmt/format.h>
 
 namespace writewatch {
 namespace {
 
-template <typename... Args>
-void explain(ww_kernel_features &f, fmt::format_string<Args...> format, Args &&...args)
+// The reason is formatted by the caller (fmt::format with a literal, which
+// fmt checks at compile time in every version the project builds with).
+void explain(ww_kernel_features &f, const std::string &reason)
 {
     if (f.why_not[0])
         return; // keep the first reason
-    auto result = fmt::format_to_n(f.why_not, sizeof(f.why_not) - 1, format,
-                                   std::forward<Args>(args)...);
-    *result.out = '\0';
+    size_t n = std::min(reason.size(), sizeof(f.why_not) - 1);
+    std::memcpy(f.why_not, reason.data(), n);
+    f.why_not[n] = '\0';
 }
 
 UniqueFd open_userfaultfd(ww_kernel_features &f)
@@ -39,7 +42,7 @@ UniqueFd open_userfaultfd(ww_kernel_features &f)
     // Kernels before 5.11 reject the flag; privileged callers can do without it.
     fd = static_cast<int>(syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
     if (fd < 0)
-        explain(f, "userfaultfd: {}", std::strerror(errno));
+        explain(f, fmt::format("userfaultfd: {}", std::strerror(errno)));
     return UniqueFd(fd);
 }
 
@@ -48,13 +51,13 @@ bool pagemap_scan_works(ww_kernel_features &f)
 {
     UniqueFd pagemap(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
     if (!pagemap) {
-        explain(f, "/proc/self/pagemap: {}", std::strerror(errno));
+        explain(f, fmt::format("/proc/self/pagemap: {}", std::strerror(errno)));
         return false;
     }
     long page = f.host_page_size;
     void *area = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (area == MAP_FAILED) {
-        explain(f, "mmap for the PAGEMAP_SCAN probe: {}", std::strerror(errno));
+        explain(f, fmt::format("mmap for the PAGEMAP_SCAN probe: {}", std::strerror(errno)));
         return false;
     }
     page_region region{};
@@ -70,7 +73,7 @@ bool pagemap_scan_works(ww_kernel_features &f)
     int err = errno;
     munmap(area, page);
     if (ret < 0) {
-        explain(f, "PAGEMAP_SCAN ioctl: {}", std::strerror(err));
+        explain(f, fmt::format("PAGEMAP_SCAN ioctl: {}", std::strerror(err)));
         return false;
     }
     return true;
@@ -92,13 +95,13 @@ ww_kernel_features probe()
             f.wp_async = (api.features & UFFD_FEATURE_WP_ASYNC) != 0;
             f.wp_unpopulated = (api.features & UFFD_FEATURE_WP_UNPOPULATED) != 0;
         } else {
-            explain(f, "UFFDIO_API: {}", std::strerror(errno));
+            explain(f, fmt::format("UFFDIO_API: {}", std::strerror(errno)));
         }
     }
     if (f.userfaultfd && !f.wp_async)
-        explain(f, "userfaultfd lacks UFFD_FEATURE_WP_ASYNC (features {:#x})", f.uffd_features);
+        explain(f, fmt::format("userfaultfd lacks UFFD_FEATURE_WP_ASYNC (features {:#x})", f.uffd_features));
     if (f.userfaultfd && !f.wp_unpopulated)
-        explain(f, "userfaultfd lacks UFFD_FEATURE_WP_UNPOPULATED (features {:#x})", f.uffd_features);
+        explain(f, fmt::format("userfaultfd lacks UFFD_FEATURE_WP_UNPOPULATED (features {:#x})", f.uffd_features));
     f.pagemap_scan = pagemap_scan_works(f);
     f.kernel_backend_usable = f.userfaultfd && f.wp_async && f.wp_unpopulated && f.pagemap_scan;
     return f;
