@@ -1,23 +1,37 @@
 #!/bin/bash
 # Run Wine's own write-watch tests and the project's conformance test under
-# stock Wine 8.0 (/usr/lib/wine/wine64) and under the patched Wine of
-# build-wine.sh, side by side, check by check:
-#   kernel32  kernel32_test.exe virtual (holds test_write_watch)
-#   ws2_32    ws2_32_test.exe sock      (test_write_watch: recv into watched memory)
-#   winetest  winetest/writewatch.c built with mingw
-# Both Wines run the same test executables (built from the patched tree by
+# a stock Wine and under the same Wine with the wine-patches/ series, side by
+# side, check by check:
+#   kernel32   kernel32_test.exe virtual (holds test_write_watch)
+#   ws2_32     ws2_32_test.exe sock      (test_write_watch: recv into watched
+#              memory; its write-watch checks alone unless --full-sock)
+#   winetest   winetest/writewatch.c built with mingw
+#   inject-scan, inject-writeprotect
+#              writewatch.c's test_injected_failure under strace, which makes
+#              the kernel fail a PAGEMAP_SCAN, or every write-protect, of the
+#              write-watch path (for Wines that track in the kernel)
+# Both Wines run the same test executables (built from the version's tree by
 # build-wine.sh), each Wine in its own fresh WINEPREFIX.
 #
-# Usage: wine-patches/run-wine-tests.sh [--loader PATH] [--all] [--out DIR]
-#   --loader PATH  the patched loader (default: build it, or take it from the
-#                  cache, with build-wine.sh)
-#   --all          print every check, not only those that differ or fail
-#   --out DIR      where the logs go (default: a new directory under /tmp)
+# Usage: wine-patches/run-wine-tests.sh [--version V] [--stock WINE] [--patched WINE]
+#                                       [--all] [--full-sock] [--no-inject] [--suites LIST]
+#                                       [--out DIR]
+#   --version V     8.0 (default), 10.0 or 11.0
+#   --stock WINE    the stock Wine (default: build-wine.sh V --stock)
+#   --patched WINE  the patched Wine (default: build-wine.sh V); --loader is
+#                   the same option
+#   --all           print every check, not only those that differ or fail
+#   --full-sock     run the whole ws2_32 sock test (minutes per Wine)
+#   --no-inject     leave out the two fault-injection suites
+#   --suites LIST   only these suites (comma-separated names from above)
+#   --out DIR       where the logs go (default: a new directory under /tmp)
 #
 # Exit status: 0 when every check that passes under stock passes under the
 # patched Wine too; 1 when one fails there, a patched run crashed or timed
 # out, or a run could not be made; 2 on a setup error.
-# Environment: WINE_BOOT_TIMEOUT (240), WINE_TEST_TIMEOUT (600 s per run).
+# Environment: WINE_BOOT_TIMEOUT (240), WINE_TEST_TIMEOUT (600 s per run of
+# Wine's tests), WINE_OWN_TEST_TIMEOUT (180 s per run of winetest/writewatch.c,
+# which takes seconds unless a Wine deadlocks in it).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -26,17 +40,27 @@ source "$REPO/scripts/lib/fail-loudly.sh"
 source "$REPO/scripts/lib/winetest-table.sh"
 source "$REPO/scripts/lib/wine-run.sh"
 
-STOCK=/usr/lib/wine/wine64
-LOADER=
+VERSION=8.0
+STOCK_WINE=
+PATCHED_WINE=
 ALL=0
+FULL_SOCK=0
+INJECT=1
+ONLY=
 OUT_DIR=
 TEST_TIMEOUT=${WINE_TEST_TIMEOUT:-600}
+OWN_TEST_TIMEOUT=${WINE_OWN_TEST_TIMEOUT:-180}
 while [ $# -gt 0 ]; do
     case "$1" in
-    --loader) LOADER=$2; shift ;;
+    --version) VERSION=$2; shift ;;
+    --stock) STOCK_WINE=$2; shift ;;
+    --patched|--loader) PATCHED_WINE=$2; shift ;;
     --all) ALL=1 ;;
+    --full-sock) FULL_SOCK=1 ;;
+    --no-inject) INJECT=0 ;;
+    --suites) ONLY=$2; shift ;;
     --out) OUT_DIR=$2; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -44,62 +68,164 @@ done
 
 log() { echo "[run-wine-tests $(date -u +%H:%M:%S)] $*" >&2; }
 
-if [ -z "$LOADER" ]; then
-    LOADER=$(bash "$HERE/build-wine.sh" | tail -n 1) || die "build-wine.sh failed: no patched Wine to test"
+if [ -z "$STOCK_WINE" ]; then
+    STOCK_WINE=$(bash "$HERE/build-wine.sh" "$VERSION" --stock | tail -n 1) || die "build-wine.sh $VERSION --stock failed"
 fi
-[ -x "$LOADER" ] || die "no patched loader at '$LOADER'"
-[ -x "$STOCK" ] || die "no stock Wine at $STOCK (apt-get install wine64)"
+if [ -z "$PATCHED_WINE" ]; then
+    PATCHED_WINE=$(bash "$HERE/build-wine.sh" "$VERSION" | tail -n 1) || die "build-wine.sh $VERSION failed: no patched Wine to test"
+fi
+for w in "$STOCK_WINE" "$PATCHED_WINE"; do [ -x "$w" ] || die "no Wine at '$w'"; done
 command -v x86_64-w64-mingw32-gcc >/dev/null || die "no x86_64-w64-mingw32-gcc (apt-get install gcc-mingw-w64-x86-64)"
-TREE=${LOADER%/usr/lib/wine/wine64}
-[ "$TREE" != "$LOADER" ] || die "$LOADER is not a copied tree's usr/lib/wine/wine64 (build-wine.sh prints one)"
+TESTS=$(dirname "$PATCHED_WINE")/tests
+[ -f "$TESTS/kernel32_test.exe" ] || die "no $TESTS/kernel32_test.exe (build-wine.sh puts the tests beside the Wine it prints)"
 
 [ -n "$OUT_DIR" ] || OUT_DIR=$(mktemp -d /tmp/wine-tests.XXXXXX)
 mkdir -p "$OUT_DIR"
 OUT_DIR=$(cd "$OUT_DIR" && pwd)
 
+# Where each Wine keeps write watches: the patched ones in the kernel
+# (libwritewatch), Wine 11's stock one too (its own userfaultfd path), the
+# older stock ones by protecting pages. writewatch.c's expectations follow
+# (WINETEST_WRITEWATCH_WINE), and only Wines that track in the kernel make
+# the system calls the fault-injection suites fail.
+WINES=(stock patched)
+declare -A WINE=([stock]=$STOCK_WINE [patched]=$PATCHED_WINE)
+declare -A IN_KERNEL=([stock]=0 [patched]=1)
+case "$VERSION" in 8.*|9.*|10.[0-6]*) ;; *) IN_KERNEL[stock]=1 ;; esac
+
 # suite NAME -> the program and arguments, and the name its checks get
 SUITES=(kernel32 ws2_32 winetest)
+[ "$INJECT" = 0 ] || SUITES+=(inject-scan inject-writeprotect)
+if [ -n "$ONLY" ]; then
+    for suite in ${ONLY//,/ }; do
+        [[ " ${SUITES[*]} " == *" $suite "* ]] || die "--suites: no suite '$suite' (${SUITES[*]})"
+    done
+    IFS=, read -r -a SUITES <<<"$ONLY"
+fi
 declare -A PROGRAM=(
-    [kernel32]="$TREE/tests/kernel32_test.exe virtual"
-    [ws2_32]="$TREE/tests/ws2_32_test.exe sock"
+    [kernel32]="$TESTS/kernel32_test.exe virtual"
+    [ws2_32]="$TESTS/ws2_32_test.exe sock"
     [winetest]="$OUT_DIR/winetest/writewatch.exe"
+    [inject-scan]="$OUT_DIR/winetest/writewatch.exe"
+    [inject-writeprotect]="$OUT_DIR/winetest/writewatch.exe"
 )
-declare -A CHECK_NAME=([kernel32]=virtual [ws2_32]=sock [winetest]=-)
-declare -A TEST_SOURCE=([kernel32]="$TREE/tests/virtual.c" [ws2_32]="$TREE/tests/sock.c")
-WINES=(stock patched)
-declare -A WINE=([stock]=$STOCK [patched]=$LOADER)
+declare -A CHECK_NAME=([kernel32]=virtual [ws2_32]=sock [winetest]=- [inject-scan]=- [inject-writeprotect]=-)
+declare -A TEST_SOURCE=([kernel32]="$TESTS/virtual.c" [ws2_32]="$TESTS/sock.c")
 
 for suite in "${SUITES[@]}"; do mkdir -p "$OUT_DIR/$suite"; done
 : >"$OUT_DIR/winetest/build.log"
 wine_build_exe "$REPO/winetest/writewatch.c" "$OUT_DIR/winetest/writewatch.exe" "$OUT_DIR/winetest/build.log" ||
     { cat "$OUT_DIR/winetest/build.log" >&2; die "mingw could not build winetest/writewatch.c"; }
+[ "$FULL_SOCK" = 1 ] || export WINETEST_WRITE_WATCH_ONLY=1
 
-# ---- the hook for the lead ---------------------------------------------------
-# check_tracks_through_kernel WINE DIR: does the patched Wine track write
-# watches through the kernel (the range tracker), not through its own
-# mprotect/SIGSEGV path? Fill in KERNEL_TRACE_CHANNELS (a WINEDEBUG value)
-# and KERNEL_TRACE_PATTERN (an extended regular expression that the patched
-# ntdll prints on that channel only when the range tracker took a watched
-# allocation). Returns 0 (yes), 1 (no: counts as a regression) or 2 (not
-# checked; the reason on stdout).
+# ---- does the patched Wine track through libwritewatch? --------------------
+# check_tracks_through_kernel WINE DIR: the series traces each registration
+# of a watched view with the tracker's status (+writewatch): status 0 means
+# the kernel tracks it. A missing line counts as a regression: the patched
+# Wine would be answering from its own write watches.
 check_tracks_through_kernel() {
-    local wine=$1 dir=$2
-    # The series' writewatch.c traces each registration with the tracker's
-    # status: a watched allocation that the kernel tracks prints status 0.
-    local KERNEL_TRACE_CHANNELS="+writewatch"
-    local KERNEL_TRACE_PATTERN="kernel_writewatch_register register 0x[0-9a-f]+-0x[0-9a-f]+: 0$"
-    if [ -z "$KERNEL_TRACE_CHANNELS" ] || [ -z "$KERNEL_TRACE_PATTERN" ]; then
-        echo "not defined yet (fill in check_tracks_through_kernel in ${BASH_SOURCE[0]##*/})"
-        return 2
-    fi
-    (cd "$dir" && WINEDEBUG=$KERNEL_TRACE_CHANNELS timeout -k 10 "$TEST_TIMEOUT" \
+    local wine=$1 dir=$2 channels="+writewatch"
+    local pattern="writewatch:[a-z_]+ register 0x[0-9a-f]+-0x[0-9a-f]+: 0$"
+    (cd "$dir" && WINEDEBUG=$channels timeout -k 10 "$OWN_TEST_TIMEOUT" \
         "$wine" "${PROGRAM[winetest]}") >"$dir/kernel-trace.stdout" 2>"$dir/kernel-trace.stderr" || true
-    if grep -Eq "$KERNEL_TRACE_PATTERN" "$dir/kernel-trace.stderr"; then
-        echo "'$KERNEL_TRACE_PATTERN' seen on $KERNEL_TRACE_CHANNELS"
+    if grep -Eq "$pattern" "$dir/kernel-trace.stderr"; then
+        echo "'$pattern' seen on $channels"
         return 0
     fi
-    echo "'$KERNEL_TRACE_PATTERN' not seen on $KERNEL_TRACE_CHANNELS (log: $dir/kernel-trace.stderr)"
+    echo "'$pattern' not seen on $channels (log: $dir/kernel-trace.stderr)"
     return 1
+}
+
+# ---- the fault-injection suites -------------------------------------------------
+# strace_wine WINE STRACE_ARGS... -- PROGRAM ARGS...: the program under WINE,
+# traced, bounded by OWN_TEST_TIMEOUT: strace runs where the Wine runs (the
+# launcher of a Wine in a Debian root takes WW_LAUNCH_PREFIX), following
+# every thread and child.
+strace_wine() {
+    local wine=$1 args=()
+    shift
+    while [ "$1" != -- ]; do args+=("$1"); shift; done
+    shift
+    if ! grep -qs 'root_run' "$wine"; then # a Wine on this host
+        command -v strace >/dev/null || die "no strace (apt-get install strace)"
+        timeout -k 10 "$OWN_TEST_TIMEOUT" strace -f -qq "${args[@]}" "$wine" "$@"
+    else
+        WW_LAUNCH_PREFIX="strace -f -qq ${args[*]}" timeout -k 10 "$OWN_TEST_TIMEOUT" "$wine" "$@"
+    fi
+}
+
+# inject_target CALIBRATION_LOG MODE: "FD COUNT" of the system call to fail:
+# the first ioctl of the marker's thread after it wrote "writewatch-inject:
+# MODE" (to whichever descriptor Wine's stdout is) that is the call MODE
+# names: its descriptor, and how many ioctls that thread had made on that
+# descriptor up to it (strace's when= counts per thread).
+# request_pattern MODE: how strace shows the ioctl request MODE names.
+request_pattern() {
+    case "$1" in
+    scan) echo 'PAGEMAP_SCAN|0x6610|0x66, 0x10' ;;
+    writeprotect) echo 'UFFDIO_WRITEPROTECT|0xaa06|0xaa, 0x6' ;;
+    esac
+}
+inject_target() {
+    awk -v mode="$2" -v request="$(request_pattern "$2")" '
+        { tid = $1 }
+        $0 ~ ("write\\([0-9]+, \"writewatch-inject: " mode) { marked[tid] = 1; next }
+        match($0, /ioctl\([0-9]+, /) {
+            if ($0 ~ /resumed>/) next
+            fd = substr($0, RSTART + 6, RLENGTH - 8)
+            n[tid, fd]++
+            if (marked[tid] && $0 ~ request) { print fd, n[tid, fd]; exit }
+        }' "$1"
+}
+
+# run_injected SUITE RUN: calibrate, then fail the call (scan: that one call;
+# writeprotect: every write-protect from it on) and run the checks. Leaves
+# RUN.log / RUN.rc like wine_run_test, "na" when it cannot apply.
+run_injected() {
+    local suite=$1 run=$2 dir=$OUT_DIR/$1 mode=${1#inject-} wine=${WINE[$2]} target when
+    if [ "${IN_KERNEL[$run]}" = 0 ]; then
+        echo "not applicable: this Wine keeps write watches by protecting pages (no PAGEMAP_SCAN, no userfaultfd)" >"$dir/$run.log"
+        echo na >"$dir/$run.rc"
+        return
+    fi
+    # Only the fd filter keeps an injection to the write-watch descriptor;
+    # strace has it from 6.7 (Debian 13's root has 6.13, Debian 12 6.1).
+    if ! grep -qs 'root_run' "$wine" && ! strace -qq -e trace-fds=0 -o /dev/null true 2>/dev/null; then
+        echo "not applicable here: this host's strace ($(strace -V | head -n 1)) has no -e trace-fds (6.7+)" >"$dir/$run.log"
+        echo na >"$dir/$run.rc"
+        return
+    fi
+    (cd "$dir" && WINETEST_WRITEWATCH_INJECT="$mode:calibrate" \
+        strace_wine "$wine" -s 64 -e trace=ioctl,write -o "$dir/$run.calibration.strace" -- "${PROGRAM[$suite]}") \
+        >"$dir/$run.calibration.out" 2>&1 || true
+    target=$(inject_target "$dir/$run.calibration.strace" "$mode" 2>/dev/null || true)
+    if [ -z "$target" ]; then
+        echo "not made: the calibration run showed no $mode call after its marker (log: $dir/$run.calibration.strace)" >"$dir/$run.log"
+        echo na >"$dir/$run.rc"
+        return
+    fi
+    read -r fd when <<<"$target"
+    [ "$mode" = scan ] || when="$when+"
+    echo "$mode: fd $fd, call $when of the thread on it, error EIO" >"$dir/$run.target"
+    local rc=0
+    (cd "$dir" && WINETEST_WRITEWATCH_INJECT=$mode WINETEST_REPORT_SUCCESS=1 \
+        strace_wine "$wine" -e trace=ioctl -e trace-fds="$fd" -e inject=ioctl:error=EIO:when="$when" \
+        -o "$dir/$run.strace" -- "${PROGRAM[$suite]}") >"$dir/$run.raw" 2>"$dir/$run.stderr" || rc=$?
+    tr -d '\r' <"$dir/$run.raw" >"$dir/$run.log"
+    rm -f "$dir/$run.raw"
+    echo $rc >"$dir/$run.rc"
+    # A call strace interrupts to show another thread's is split in two
+    # lines ("<unfinished ...>", then "<... ioctl resumed>" with the result):
+    # the request is on the first, INJECTED on the second.
+    if ! awk -v request="$(request_pattern "$mode")" '
+            { tid = $1; line = $0 }
+            /<unfinished \.\.\.>$/ { start[tid] = $0; next }
+            /resumed>/ { line = start[tid] " " $0 }
+            line ~ /\(INJECTED\)/ && line ~ request { found = 1; exit }
+            END { exit !found }' "$dir/$run.strace"; then
+        echo "not made: strace injected nothing into the $mode call (log: $dir/$run.strace)" >"$dir/$run.log"
+        echo na >"$dir/$run.rc"
+    fi
 }
 
 # ---- the runs -----------------------------------------------------------------------
@@ -111,12 +237,18 @@ for w in "${WINES[@]}"; do
     wine_boot "$wine" "$OUT_DIR/wineboot-$w.log"
     log "$w: wineboot took $((SECONDS - t0)) s"
     # Tells winetest/writewatch.c which Wine bugs to expect (see its
-    # wine_write_watch_mode): the patched Wine's write watches are the kernel's.
-    if [ "$w" = patched ]; then export WINETEST_WRITEWATCH_WINE=kernel; else unset WINETEST_WRITEWATCH_WINE; fi
+    # wine_write_watch_mode).
+    if [ "${IN_KERNEL[$w]}" = 1 ]; then export WINETEST_WRITEWATCH_WINE=kernel; else unset WINETEST_WRITEWATCH_WINE; fi
     for suite in "${SUITES[@]}"; do
         t0=$SECONDS
-        read -r -a program <<<"${PROGRAM[$suite]}"
-        wine_run_test "$w" "$OUT_DIR/$suite" "$TEST_TIMEOUT" "$wine" "${program[@]}"
+        case "$suite" in
+        inject-*) run_injected "$suite" "$w" ;;
+        *)
+            read -r -a program <<<"${PROGRAM[$suite]}"
+            limit=$TEST_TIMEOUT
+            [ "$suite" != winetest ] || limit=$OWN_TEST_TIMEOUT
+            wine_run_test "$w" "$OUT_DIR/$suite" "$limit" "$wine" "${program[@]}" ;;
+        esac
         log "$w: $suite took $((SECONDS - t0)) s, exit $(cat "$OUT_DIR/$suite/$w.rc")"
     done
     if [ "$w" = patched ]; then
@@ -131,7 +263,7 @@ run_state() {
     local rc
     rc=$(cat "$1/$2.rc")
     case "$rc" in
-    na) echo "not run" ;;
+    na) echo "not run: $(head -n 1 "$1/$2.log")" ;;
     124|137) echo "timed out" ;;
     *) [ -n "$(wt_summary_line "$1/$2.log")" ] && echo ok || echo "crashed (exit $rc, no summary line)" ;;
     esac
@@ -168,16 +300,21 @@ for suite in "${SUITES[@]}"; do
     for w in "${WINES[@]}"; do
         state=$(run_state "$dir" "$w")
         line=$(wt_summary_line "$dir/$w.log")
-        summary+=("$(printf '%-9s %-8s %s (exit %s)' "$suite" "$w" "${line:-$state}" "$(cat "$dir/$w.rc")")")
+        summary+=("$(printf '%-19s %-8s %s (exit %s)' "$suite" "$w" "${line:-$state}" "$(cat "$dir/$w.rc")")")
+        [ -f "$dir/$w.target" ] && summary+=("$(printf '%-19s %-8s   failed: %s' "" "" "$(cat "$dir/$w.target")")")
         if [ "$state" != ok ]; then
-            summary+=("$(printf '%-9s %-8s   %s' "" "" "the run $state")")
-            # a stock run that did not finish leaves nothing to compare with
-            if [ "$w" = patched ] || [ "$state" = "not run" ]; then incomplete=$((incomplete + 1)); fi
+            summary+=("$(printf '%-19s %-8s   the run: %s' "" "" "$state")")
+            # a stock run that did not finish leaves nothing to compare with;
+            # a suite that does not apply to the stock Wine is no gap
+            case "$w:$state" in
+            *:"not run: not applicable"*) ;;
+            patched:*|*:"not run: not made"*) incomplete=$((incomplete + 1)) ;;
+            esac
         fi
     done
     if [ -n "${TEST_SOURCE[$suite]:-}" ] && range=$(function_lines "${TEST_SOURCE[$suite]}" test_write_watch) && [ -n "$range" ]; then
         read -r first last <<<"$range"
-        summary+=("$(printf '%-9s   test_write_watch (%s:%s-%s): stock %s; patched %s' "" \
+        summary+=("$(printf '%-19s   test_write_watch (%s:%s-%s): stock %s; patched %s' "" \
             "${TEST_SOURCE[$suite]##*/}" "$first" "$last" \
             "$(kinds_between "$dir/table.tsv" 3 "$first" "$last")" \
             "$(kinds_between "$dir/table.tsv" 4 "$first" "$last")")")
@@ -197,12 +334,12 @@ for suite in "${SUITES[@]}"; do
     fixed=$((fixed + $(grep -c '^fixed' "$dir/verdicts.tsv" || true)))
 done
 
-printf '\n======== summary\n'
+printf '\n======== summary: %s and %s\n' "$("$STOCK_WINE" --version 2>&1)" "$("$PATCHED_WINE" --version 2>&1)"
 printf '  %s\n' "${summary[@]}"
 case $KERNEL_STATUS in
-0) printf '  tracks through the kernel: yes, %s\n' "$KERNEL_NOTE" ;;
-1) printf '  tracks through the kernel: NO, %s\n' "$KERNEL_NOTE"; regressions=$((regressions + 1)) ;;
-*) printf '  tracks through the kernel: not checked, %s\n' "$KERNEL_NOTE" ;;
+0) printf '  tracks through libwritewatch: yes, %s\n' "$KERNEL_NOTE" ;;
+1) printf '  tracks through libwritewatch: NO, %s\n' "$KERNEL_NOTE"; regressions=$((regressions + 1)) ;;
+*) printf '  tracks through libwritewatch: not checked, %s\n' "$KERNEL_NOTE" ;;
 esac
 if [ "$regressions" -gt 0 ]; then
     printf '\nPass under stock, fail under the patched Wine:\n'
@@ -213,6 +350,6 @@ if [ "$fixed" -gt 0 ]; then
     cat "$OUT_DIR"/*/verdicts.tsv | awk -F'\t' '$1 == "fixed" { printf "  %s\n", $2 }'
 fi
 printf '\nLogs: %s\n' "$OUT_DIR"
-echo "wine-tests: $regressions regressed, $incomplete incomplete run(s), $fixed todo_wine fixed"
+echo "wine-tests $VERSION: $regressions regressed, $incomplete incomplete run(s), $fixed todo_wine fixed"
 [ "$regressions" = 0 ] && [ "$incomplete" = 0 ] || status=1
 exit $status

@@ -2061,9 +2061,98 @@ done:
     free_region(base);
 }
 
+/*
+ * A kernel call of the write-watch path fails (wine-patches/run-wine-tests.sh
+ * runs this alone under strace, whose -e inject= reaches libc's and raw
+ * system calls alike). WINETEST_WRITEWATCH_INJECT names the call that fails
+ * from the line "writewatch-inject: NAME" on:
+ *   scan          the next PAGEMAP_SCAN, once: the GetWriteWatch with reset
+ *                 that it serves must fail, or (retried) answer right, and
+ *                 the next call must still see every write;
+ *   writeprotect  every UFFDIO_WRITEPROTECT: a watched VirtualAlloc must fail,
+ *                 or track exactly (clean pages clean, writes seen).
+ * With ":calibrate" appended nothing fails: the harness learns from that run
+ * which system call of the thread comes first after the marker.
+ */
+static void inject_marker(const char *name)
+{
+    printf("writewatch-inject: %s\n", name);
+    fflush(stdout);
+}
+
+static void test_injected_failure(void)
+{
+    const char *mode = getenv("WINETEST_WRITEWATCH_INJECT");
+    int calibrate = strstr(mode, ":calibrate") != NULL;
+    void *results[8];
+    ULONG_PTR count = 8;
+    ULONG gran;
+    char desc[128], *base;
+    UINT ret;
+
+    if (!strncmp(mode, "scan", 4))
+    {
+        base = alloc_watched(4 * PAGE, MEM_RESERVE | MEM_COMMIT);
+        ok(base != NULL, "VirtualAlloc failed: %lu\n", (unsigned long)GetLastError());
+        if (!base) return;
+        write_pages(base, 0, 2);
+        inject_marker("scan");
+        SetLastError(0xdeadbeef);
+        ret = GetWriteWatch(WRITE_WATCH_FLAG_RESET, base, 4 * PAGE, results, &count, &gran);
+        if (calibrate)
+        {
+            free_region(base);
+            return;
+        }
+        ok(ret == FAIL_UINT || (count == 2 && results[0] == base && results[1] == base + 2 * PAGE),
+           "GetWriteWatch with a failed PAGEMAP_SCAN returned %u with %lu page(s): a wrong answer, not an error\n",
+           ret, (unsigned long)count);
+        if (ret == FAIL_UINT)
+        {
+            ok(GetLastError() != 0 && GetLastError() != 0xdeadbeef, "failed without an error code\n");
+            /* nothing was reset: the next call sees both writes */
+            ok(written_are(base, base, 4 * PAGE, desc, 0, 2), "after the failed call the written pages are %s\n",
+               desc);
+        }
+        else ok(written_are(base, base, 4 * PAGE, desc, -1), "after a get with reset: %s\n", desc);
+        free_region(base);
+    }
+    else if (!strncmp(mode, "writeprotect", 12))
+    {
+        inject_marker("writeprotect");
+        SetLastError(0xdeadbeef);
+        base = alloc_watched(4 * PAGE, MEM_RESERVE | MEM_COMMIT);
+        if (calibrate)
+        {
+            free_region(base);
+            return;
+        }
+        if (!base)
+        {
+            ok(GetLastError() != 0 && GetLastError() != 0xdeadbeef, "VirtualAlloc failed without an error code\n");
+            return;
+        }
+        /* it succeeded: then the write watch must be exact */
+        ok(written_are(base, base, 4 * PAGE, desc, -1),
+           "the write-protect failed, yet VirtualAlloc succeeded: clean pages read %s\n", desc);
+        write_pages(base, 1);
+        ok(written_are(base, base, 4 * PAGE, desc, 1), "after a write to page 1: %s\n", desc);
+        free_region(base);
+    }
+    else ok(0, "unknown WINETEST_WRITEWATCH_INJECT '%s'\n", mode);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "scattered")) return scattered_child();
+    if (getenv("WINETEST_WRITEWATCH_INJECT"))
+    {
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        wtest_init();
+        run_test(test_injected_failure);
+        wtest.test_name = "writewatch";
+        return wtest_summary();
+    }
     self_path = argv[0];
     setvbuf(stdout, NULL, _IOLBF, 0);
     wtest_init();
