@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Builds writewatch the way a Proton tree needs it: in a Debian 11
+# (bullseye) root, the base of Steam Runtime 3 "sniper" where Proton is built
+# and its Wine runs, with bullseye's own gcc 10, libstdc++, glibc 2.31, fmt
+# 7 and Catch2 2.13. Then:
+#   - the meson suites, inside the root;
+#   - the symbol versions both shared libraries need (objdump -T): no
+#     GLIBC_ above 2.31 and nothing newer than the root's own libc and
+#     libstdc++ define (scripts/check-symbol-versions.sh);
+#   - the same suites again on this host, with the libraries built there;
+#   - the libraries and their headers copied to DIST, which is the last line
+#     printed, ready for a Proton tree (README, "Proton builds").
+#
+#   scripts/build-for-proton.sh [--no-tests]
+#
+# Environment: WW_ROOTS (where roots are cached, default
+# /var/cache/writewatch/roots), WW_PROTON_BUILD (the build directory,
+# default build-proton in this checkout; DIST is its dist/).
+#
+# Meson: bullseye has 0.56.2, the project needs >= 1.0. Debian 12's meson
+# (1.0.1, an arch-all Python package that runs on bullseye's Python 3.9) is
+# installed into the root; it generates ninja files only, so the compilers,
+# libraries and headers stay bullseye's.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+source scripts/lib/fail-loudly.sh
+source scripts/lib/debian-root.sh
+log() { echo "[build-for-proton $(date -u +%H:%M:%S)] $*" >&2; }
+# Everything but the last line goes to stderr.
+exec 3>&1 1>&2
+
+tests=1
+case "${1:-}" in
+"") ;;
+--no-tests) tests=0 ;;
+*) die "unknown argument '$1' (--no-tests)" ;;
+esac
+build=${WW_PROTON_BUILD:-$here/build-proton}
+case "$build" in /*) ;; *) build=$here/$build ;; esac
+
+bash scripts/install-deps.sh build debootstrap binutils
+root_ensure bullseye proton g++ pkg-config ninja-build python3 python3-pkg-resources python3-setuptools \
+    libfmt-dev catch2 libwine-dev binutils
+root=$ROOT_DIR
+in_root() { root_run "$root" --bind "$here" --bind "$(dirname "$build")" --cd "$here" -- "$@"; }
+
+# Debian 12's meson in the root, once per root.
+if [ ! -f "$root/.ww-meson" ]; then
+    debs=$ROOTS/debs
+    mkdir -p "$debs"
+    (cd "$debs" && apt-get download meson >/dev/null 2>&1) ||
+        { apt-get update -qq && (cd "$debs" && apt-get download meson >/dev/null); } ||
+        die "could not download Debian 12's meson package"
+    deb=$(ls -t "$debs"/meson_*_all.deb | head -n 1)
+    cp "$deb" "$root/tmp/"
+    root_run "$root" -- dpkg -i "/tmp/${deb##*/}" >"$root.meson.log" 2>&1 ||
+        { cat "$root.meson.log" >&2; die "installing ${deb##*/} into the bullseye root failed"; }
+    touch "$root/.ww-meson"
+fi
+log "in the bullseye root: $(in_root sh -c 'echo "meson $(meson --version), $(g++ --version | head -n 1), $(ldd --version | head -n 1)"')"
+
+# The build, with bullseye's toolchain.
+if [ -f "$build/build.ninja" ]; then
+    in_root meson setup --reconfigure "$build" >/dev/null || die "meson setup --reconfigure $build failed (in the root)"
+else
+    rm -rf "$build"
+    in_root meson setup "$build" --buildtype=release -Dwerror=true || die "meson setup $build failed (in the root)"
+fi
+in_root ninja -C "$build" || die "the build failed in the bullseye root (ninja -C $build)"
+
+libs=()
+while IFS= read -r f; do libs+=("$f"); done < <(meson introspect --targets "$build" | python3 -c '
+import json, sys
+for t in json.load(sys.stdin):
+    if t["type"] == "shared library":
+        print(t["filename"][0])')
+[ ${#libs[@]} -eq 2 ] || die "expected two shared libraries in $build, found: ${libs[*]:-none}"
+
+if [ $tests = 1 ]; then
+    log "the meson suites in the bullseye root"
+    in_root meson test -C "$build" --no-rebuild --print-errorlogs --num-processes 2 ||
+        die "meson test failed in the bullseye root (log: $build/meson-logs/testlog.txt)"
+    bash scripts/check-symbol-versions.sh --root "$root" "${libs[@]}" ||
+        die "the libraries need symbol versions bullseye does not have"
+    log "the same build's suites on this host ($(ldd --version | head -n 1))"
+    meson test -C "$build" --no-rebuild --print-errorlogs --num-processes 2 ||
+        die "meson test of the bullseye build failed on this host (log: $build/meson-logs/testlog.txt)"
+fi
+
+# What a Proton tree takes: the libraries (soname and real file) and headers.
+dist=$build/dist
+rm -rf "$dist"
+mkdir -p "$dist/lib" "$dist/include"
+for f in "${libs[@]}"; do
+    soname=$(readelf -d "$f" | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p')
+    cp "$f" "$dist/lib/${f##*/}"
+    [ "$soname" = "${f##*/}" ] || ln -sf "${f##*/}" "$dist/lib/$soname"
+done
+cp -r include/writewatch "$dist/include/"
+log "ready: $(cd "$dist" && find . -type f -o -type l | sort | tr '\n' ' ')"
+echo "$dist" >&3
