@@ -17,14 +17,26 @@ import platform
 import statistics
 import sys
 
-ORDER = ["floor-uffd", "floor-untracked", "wine", "wine-writewatch", "writewatch-kernel", "writewatch-fault"]
+ORDER = ["floor-uffd", "floor-untracked", "wine", "wine-writewatch", "wine10", "wine10-writewatch",
+         "wine11", "wine11-writewatch", "writewatch-kernel", "writewatch-fault"]
 SHORT = {"floor-uffd": "floor", "floor-untracked": "untracked", "wine": "wine8",
-         "wine-writewatch": "wine8+ww", "writewatch-kernel": "kernel", "writewatch-fault": "fault"}
+         "wine-writewatch": "wine8+ww", "wine10": "wine10", "wine10-writewatch": "wine10+ww",
+         "wine11": "wine11", "wine11-writewatch": "wine11+ww", "writewatch-kernel": "kernel",
+         "writewatch-fault": "fault"}
 COLORS = {"floor-uffd": "#2ca02c", "floor-untracked": "#8c8c8c", "wine": "#d62728",
-          "wine-writewatch": "#9467bd", "writewatch-kernel": "#1f77b4", "writewatch-fault": "#ff7f0e"}
+          "wine-writewatch": "#9467bd", "wine10": "#e377c2", "wine10-writewatch": "#7f4f9f",
+          "wine11": "#bcbd22", "wine11-writewatch": "#17becf", "writewatch-kernel": "#1f77b4",
+          "writewatch-fault": "#ff7f0e"}
 FLOOR = "floor-uffd"
 WINE = "wine"
 PATCHED = "wine-writewatch"  # Wine 8 with the wine-patches/ series: tracks through writewatch
+# Each Wine with the series, and the same Wine without it: Wine 8 and 10
+# keep write watches by protecting pages, Wine 11 with its own userfaultfd path.
+STOCK_OF = {PATCHED: WINE, "wine10-writewatch": "wine10", "wine11-writewatch": "wine11"}
+# Wine 11 + writewatch against Wine 11's own kernel path: within this factor
+# in every cell of UPSTREAM_MEASURES.
+UPSTREAM_LIMIT = 1.05
+UPSTREAM_MEASURES = ("first_write", "first_touch", "gww_reset", "drain_reset", "drain_walk", "wine_write", "wine_gww")
 KERNEL = "writewatch-kernel"
 FAULT = "writewatch-fault"
 # Sizes (pages) at which the kernel backend must stay within KERNEL_LIMIT of
@@ -134,6 +146,8 @@ def aggregate(recs):
             w = by.get(WINE)
             s["ratio_floor"] = (s["median"] / f["median"]) if f and f["median"] > 0 else None
             s["ratio_wine"] = (s["median"] / w["median"]) if w and w["median"] > 0 else None
+            st = by.get(STOCK_OF.get(c))
+            s["ratio_stock"] = (s["median"] / st["median"]) if st and st["median"] > 0 else None
         m, pages, dirty, variant = k
         row = {"measure": m, "label": LABEL.get(m, m), "pages": pages, "bytes": pages * 4096,
                "dirty": dirty, "variant": variant, "unit": units[k], "by_contestant": by}
@@ -237,18 +251,24 @@ def targets(rows, contestants, failed=()):
     else:
         add(name, "SKIP", "fault backend or Wine not measured")
 
-    # 5. the patched Wine: first write >= 4x cheaper than stock Wine 8 and
-    # within 1.5x of the native library; GWW+RESET within 1.3x of native.
-    name = "Wine 8 + writewatch: first write >= 4x cheaper than Wine 8 and <= 1.5x the native library"
+    # 5. the Wines that protect pages, with the series: first write >= 4x
+    # cheaper than without it and within 1.5x of the native library;
+    # GWW+RESET within 1.3x of native.
     first = next((r for r in rows if r["measure"] == "first_write"), None)
-    p, w, k = (get(first, c) if first else None for c in (PATCHED, WINE, KERNEL))
-    if p and w and k:
-        cheaper, vs_native = w["median"] / p["median"], p["median"] / k["median"]
-        add(name, "PASS" if cheaper >= 4 and vs_native <= 1.5 else "MISS",
-            f"wine8 {fmt(w['median'])}, wine8+ww {fmt(p['median'])}, native {fmt(k['median'])} ns/page: "
-            f"{cheaper:.1f}x cheaper than wine8, {vs_native:.2f}x native")
-    else:
-        add(name, "SKIP", "patched Wine, Wine 8 or the kernel backend not measured")
+    for patched, stock in ((PATCHED, WINE), ("wine10-writewatch", "wine10")):
+        if patched not in contestants:
+            continue
+        name = (f"{SHORT[patched]}: first write >= 4x cheaper than {SHORT[stock]} "
+                "and <= 1.5x the native library")
+        p, w, k = (get(first, c) if first else None for c in (patched, stock, KERNEL))
+        if p and w and k:
+            cheaper, vs_native = w["median"] / p["median"], p["median"] / k["median"]
+            add(name, "PASS" if cheaper >= 4 and vs_native <= 1.5 else "MISS",
+                f"{SHORT[stock]} {fmt(w['median'])}, {SHORT[patched]} {fmt(p['median'])}, "
+                f"native {fmt(k['median'])} ns/page: "
+                f"{cheaper:.1f}x cheaper than {SHORT[stock]}, {vs_native:.2f}x native")
+        else:
+            add(name, "SKIP", f"{SHORT[patched]}, {SHORT[stock]} or the kernel backend not measured")
     name = "Wine 8 + writewatch: GetWriteWatch+RESET <= 1.3x the native library at every size"
     if PATCHED in contestants and KERNEL in contestants:
         n, worst, misses = compare(
@@ -262,7 +282,26 @@ def targets(rows, contestants, failed=()):
     else:
         add(name, "SKIP", "patched Wine or the kernel backend not measured")
 
-    # 6. memory per watched GiB vs 1 byte per page: the measured heap growth
+    # 6. Wine 11 + writewatch against Wine 11's own userfaultfd path.
+    name = (f"wine11+ww <= {UPSTREAM_LIMIT:.2f}x Wine 11's own kernel path in every cell "
+            "(first write, GWW+RESET, drains, Wine-format runs)")
+    if "wine11-writewatch" in contestants and "wine11" in contestants:
+        n, worst, misses = compare(
+            lambda row: row["measure"] in UPSTREAM_MEASURES, "wine11-writewatch", "wine11", UPSTREAM_LIMIT,
+            lambda row, a, b, r: f"{LABEL.get(row['measure'], row['measure'])} {size_label(row['pages'])}"
+                                 f"{' dirty %g' % row['dirty'] if row['measure'] == 'gww_reset' else ''}"
+                                 f"{' ' + row['variant'] if row['variant'] else ''}: "
+                                 f"{fmt(a['median'])} vs {fmt(b['median'])} {row['unit']} = {r:.2f}x"
+                                 f" (best runs: {a['min'] / b['min']:.2f}x)")
+        if n:
+            add(name, "MISS" if misses else "PASS",
+                f"{n} cells, worst {worst}, {len(misses)} over {UPSTREAM_LIMIT:.2f}x", misses)
+        else:
+            add(name, "SKIP", "no common measurements")
+    else:
+        add(name, "SKIP", "Wine 11 or Wine 11 + writewatch not measured")
+
+    # 7. memory per watched GiB vs 1 byte per page: the measured heap growth
     # (after alloc and after use) must stay within 1 byte per page plus 5% for
     # fixed per-allocation records; RSS and the library's own figure are shown.
     for c in (KERNEL, FAULT):
@@ -299,8 +338,10 @@ def table(rows, contestants):
         head.append(SHORT[c] + " med [min..max]")
         if c in (KERNEL, FAULT, WINE, PATCHED):
             head.append(SHORT[c] + " xfloor")
-        if c in (KERNEL, FAULT, PATCHED):
+        if c in (KERNEL, FAULT):
             head.append(SHORT[c] + " xwine8")
+        if c in STOCK_OF:
+            head.append(SHORT[c] + " x" + SHORT[STOCK_OF[c]])
     lines = [head]
     for row in rows:
         var = row["variant"] or (f"{row['dirty']:g}" if row["measure"] in ("gww", "gww_reset", "reset") else "")
@@ -314,8 +355,10 @@ def table(rows, contestants):
                 cells.append("-")
             if c in (KERNEL, FAULT, WINE, PATCHED):
                 cells.append(f"{s['ratio_floor']:.2f}" if s and s["ratio_floor"] is not None else "-")
-            if c in (KERNEL, FAULT, PATCHED):
+            if c in (KERNEL, FAULT):
                 cells.append(f"{s['ratio_wine']:.2f}" if s and s["ratio_wine"] is not None else "-")
+            if c in STOCK_OF:
+                cells.append(f"{s['ratio_stock']:.2f}" if s and s["ratio_stock"] is not None else "-")
         lines.append(cells)
     return aligned(lines, text_columns=4)
 
@@ -336,7 +379,8 @@ def aligned(lines, text_columns):
 def per_call_table(rows, contestants):
     """The scan measures as ns per call (ns/page times the region's pages):
     what a program calling GetWriteWatch many times per frame pays."""
-    cols = [c for c in (FLOOR, KERNEL, PATCHED, WINE, FAULT) if c in contestants]
+    cols = [c for c in (FLOOR, KERNEL, PATCHED, WINE, "wine10-writewatch", "wine10", "wine11-writewatch", "wine11", FAULT)
+            if c in contestants]
     head = ["measure", "size", "dirty"] + [SHORT[c] + " ns/call" for c in cols]
     if KERNEL in cols and FLOOR in cols:
         head.append("kernel xfloor")
@@ -537,6 +581,10 @@ def chart(rows, contestants, tgts, meta):
             ("fault / wine8: GetWriteWatch (<= 1)", "gww", FAULT, WINE, 1.0),
             ("fault / wine8: GWW+RESET (<= 1)", "gww_reset", FAULT, WINE, 1.0),
             ("fault / wine8: ResetWriteWatch (<= 1)", "reset", FAULT, WINE, 1.0)]
+    if "wine11-writewatch" in contestants:
+        maps.append((f"wine11+ww / wine11: GWW+RESET (<= {UPSTREAM_LIMIT:.2f})", "gww_reset",
+                     "wine11-writewatch", "wine11", UPSTREAM_LIMIT))
+    svg.w = max(W, 40 + len(maps) * 244)
     hmax = 0
     for i, (t, m, a, b, lim) in enumerate(maps):
         hmax = max(hmax, heatmap(svg, 20 + i * 244, y, t, rows, m, a, b, lim))
@@ -594,7 +642,8 @@ def main():
     with open(os.path.join(a.out, "results.svg"), "w") as f:
         f.write(chart(rows, contestants, tgts, meta))
     text = [f"writewatch benchmark ({meta})",
-            "median [min..max] over runs; xfloor = median / floor-uffd median, xwine8 = median / Wine 8 median;",
+            "median [min..max] over runs; xfloor = median / floor-uffd median, xwine8 = median / Wine 8 median,",
+            "wineN+ww xwineN = median / the same Wine's median without the series;",
             "'!' = a run returned a wrong answer", "", table(rows, contestants), "",
             "per call (ns/page x region pages):", "", per_call_table(rows, contestants), ""]
     for t in tgts:

@@ -2,23 +2,29 @@
 # Runs the write-watch benchmarks for every contestant and writes the report.
 #
 #   scripts/run-benchmarks.sh [--short|--long] [--runs N] [--builddir DIR]
-#                             [--only LIST] [--no-install] [--patched-wine LOADER]
+#                             [--only LIST] [--no-install] [--wine NAME=LOADER]...
 #
 #   --short      (default) a subset of sizes, 3 runs: about a minute or two
+#                per contestant
 #   --long       the full grid, 16 pages .. 1 GiB, 5 runs
 #   --runs N     repeats of each contestant (medians are over these)
 #   --builddir   (or --build) meson build directory (default: build; set up
 #                with --buildtype=release if it does not exist); results go to
 #                DIR/bench-results/{results.json,results.svg,table.txt,raw/}
 #   --only LIST  comma-separated contestants among writewatch-kernel,
-#                writewatch-fault,wine,wine-writewatch,floor-uffd,floor-untracked
-#   --patched-wine LOADER
-#                the loader of Wine 8 + writewatch (wine-patches/build-wine.sh
-#                prints it): adds the contestant wine-writewatch
+#                writewatch-fault,floor-uffd,floor-untracked, wine (the
+#                host's Wine 8) and the Wines given with --wine
+#   --wine NAME=LOADER
+#                one more Wine contestant: NAME is wine-writewatch (Wine 8 +
+#                writewatch), wine10, wine10-writewatch, wine11 or
+#                wine11-writewatch; LOADER what wine-patches/build-wine.sh
+#                printed for it. --patched-wine LOADER is --wine
+#                wine-writewatch=LOADER
 #   --no-install do not apt-get missing packages
 #
-# Contestants of one run are interleaved (kernel, floor, fault, wine, untracked,
-# then the next repeat) so that noise from other work on the machine spreads over all.
+# Contestants of one run are interleaved (kernel, floor, fault, then each Wine
+# beside its patched build, then the next repeat) so that noise from other
+# work on the machine spreads over all.
 set -euo pipefail
 source "$(dirname "$0")/lib/fail-loudly.sh"
 source "$(dirname "$0")/lib/meson-build.sh"
@@ -28,7 +34,13 @@ runs=
 builddir=build
 only=
 install=1
-patched_wine=
+declare -A loader=([wine]=wine)
+add_wine() { # NAME=LOADER
+	case "${1%%=*}" in
+	wine-writewatch|wine10|wine10-writewatch|wine11|wine11-writewatch) loader[${1%%=*}]=${1#*=} ;;
+	*) echo "run-benchmarks: unknown Wine contestant '${1%%=*}'" >&2; exit 2 ;;
+	esac
+}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--short) mode=short ;;
@@ -40,9 +52,11 @@ while [ $# -gt 0 ]; do
 	--only) only=$2; shift ;;
 	--only=*) only=${1#--only=} ;;
 	--no-install) install=0 ;;
-	--patched-wine) patched_wine=$2; shift ;;
-	--patched-wine=*) patched_wine=${1#--patched-wine=} ;;
-	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--wine) add_wine "$2"; shift ;;
+	--wine=*) add_wine "${1#--wine=}" ;;
+	--patched-wine) add_wine "wine-writewatch=$2"; shift ;;
+	--patched-wine=*) add_wine "wine-writewatch=${1#--patched-wine=}" ;;
+	-h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run-benchmarks: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -76,22 +90,23 @@ rm -rf "$raw"
 mkdir -p "$raw"
 
 # Order matters on a noisy machine: each backend runs right beside what it is
-# compared with (kernel beside the floor, fault beside Wine).
-all="writewatch-kernel floor-uffd writewatch-fault wine wine-writewatch floor-untracked"
+# compared with (kernel beside the floor, fault beside Wine, each patched Wine
+# beside its stock one).
+all="writewatch-kernel floor-uffd writewatch-fault wine wine-writewatch wine10 wine10-writewatch
+     wine11 wine11-writewatch floor-untracked"
 want() { [ -z "$only" ] || case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 contestants=
 for c in $all; do
 	want $c || continue
-	# The patched Wine runs when its loader was given (or asked for by name).
-	[ $c != wine-writewatch ] || [ -n "$patched_wine" ] || [ -n "$only" ] || continue
+	# A Wine other than the host's runs when its loader was given.
+	case $c in wine?*) [ -n "${loader[$c]:-}" ] || [ -n "$only" ] || continue ;; esac
 	# Every contestant asked for must be able to run: a missing one is a
 	# broken setup, not a column to leave out quietly.
 	case $c in
 	writewatch-*) [ -x "$bin/ww_bench" ] || die "$c: $bin/ww_bench was not built" ;;
-	wine) [ -f "$bin/ww_bench.exe" ] || die "wine: $bin/ww_bench.exe was not built (mingw missing when $builddir was configured?)"
-	      command -v wine >/dev/null || die "wine: no wine command" ;;
-	wine-writewatch) [ -f "$bin/ww_bench.exe" ] || die "wine-writewatch: $bin/ww_bench.exe was not built"
-	      [ -x "$patched_wine" ] || die "wine-writewatch: no patched loader (--patched-wine LOADER)" ;;
+	wine*) [ -f "$bin/ww_bench.exe" ] || die "$c: $bin/ww_bench.exe was not built (mingw missing when $builddir was configured?)"
+	      if [ $c = wine ]; then command -v wine >/dev/null || die "wine: no wine command"
+	      else [ -x "${loader[$c]:-}" ] || die "$c: no loader (--wine $c=LOADER)"; fi ;;
 	*) [ -x "$bin/ww_floor" ] || die "$c: $bin/ww_floor was not built" ;;
 	esac
 	contestants="$contestants $c"
@@ -99,7 +114,7 @@ done
 [ -n "$contestants" ] || die "no contestant matches --only '$only'"
 
 # --- Wine prefixes: one per Wine and invocation, created once and kept warm ---
-# (stock Wine 8 and the patched one each get their own prefix and wineserver)
+# (every Wine gets its own prefix and wineserver)
 declare -A prefix=()
 wineserver_of() { # the wineserver beside a loader
 	if [ "$1" = wine ]; then echo wineserver; else echo "$(dirname "$1")/wineserver"; fi
@@ -107,21 +122,23 @@ wineserver_of() { # the wineserver beside a loader
 cleanup() {
 	local c
 	for c in "${!prefix[@]}"; do
-		WINEPREFIX="${prefix[$c]}" "$(wineserver_of "$(loader_of "$c")")" -k 2>/dev/null || true
+		WINEPREFIX="${prefix[$c]}" "$(wineserver_of "${loader[$c]}")" -k 2>/dev/null || true
 		rm -rf "${prefix[$c]}"
 	done
 }
-loader_of() { # contestant -> the Wine loader that runs it
-	if [ "$1" = wine-writewatch ]; then echo "$patched_wine"; else echo wine; fi
-}
 trap cleanup EXIT INT TERM
 for c in $contestants; do
-	case $c in wine|wine-writewatch) ;; *) continue ;; esac
+	case $c in wine*) ;; *) continue ;; esac
 	prefix[$c]=$(mktemp -d /tmp/writewatch-bench-$c.XXXXXX)
 	log "creating Wine prefix ${prefix[$c]} for $c (first start takes a while)"
 	t0=$(date +%s)
-	WINEPREFIX="${prefix[$c]}" WINEDEBUG=-all DISPLAY= "$(loader_of $c)" wineboot -i >/dev/null 2>&1 || true
-	WINEPREFIX="${prefix[$c]}" "$(wineserver_of "$(loader_of $c)")" -p 2>/dev/null || true # stay up between runs
+	WINEPREFIX="${prefix[$c]}" WINEDEBUG=-all DISPLAY= "${loader[$c]}" wineboot -i >/dev/null 2>&1 || true
+	# The server stays up between runs, but not for a Wine in a Debian root:
+	# its launcher waits for the server to end (the mounts it works in go
+	# with it).
+	if [ $c = wine ] || ! grep -qs 'root_run' "${loader[$c]}"; then
+		WINEPREFIX="${prefix[$c]}" "$(wineserver_of "${loader[$c]}")" -p 2>/dev/null || true
+	fi
 	log "Wine prefix ready in $(( $(date +%s) - t0 )) s"
 done
 
@@ -134,8 +151,8 @@ run_one() { # contestant repeat
 	case $c in
 	writewatch-kernel) WRITEWATCH_BACKEND=kernel timeout $limit "$bin/ww_bench" --$mode >"$f" || rc=$? ;;
 	writewatch-fault) WRITEWATCH_BACKEND=fault timeout $limit "$bin/ww_bench" --$mode >"$f" || rc=$? ;;
-	wine|wine-writewatch) WINEPREFIX="${prefix[$c]}" WINEDEBUG=-all DISPLAY= timeout $limit \
-		"$(loader_of $c)" "$bin/ww_bench.exe" --$mode >"$f" || rc=$? ;;
+	wine*) WINEPREFIX="${prefix[$c]}" WINEDEBUG=-all DISPLAY= timeout $limit \
+		"${loader[$c]}" "$bin/ww_bench.exe" --$mode >"$f" || rc=$? ;;
 	floor-uffd) timeout $limit "$bin/ww_floor" uffd --$mode >"$f" || rc=$? ;;
 	floor-untracked) timeout $limit "$bin/ww_floor" untracked --$mode >"$f" || rc=$? ;;
 	esac

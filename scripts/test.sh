@@ -5,10 +5,16 @@
 #      conformance test, each once per backend (kernel, fault), and the demo;
 #   2. an installed copy used through pkg-config by a plain C program, and the
 #      libraries' exports and ABI against the release's baseline in abi/;
-#   3. the conformance test under real Wine 8 beside the native runs; Wine 8
-#      built from Debian's source with the wine-patches/ series (cached in
-#      $WW_WINEWORK), Wine's own write-watch tests and ours under it and under
-#      stock Wine;
+#   3. the conformance test under real Wine 8 beside the native runs; then
+#      per Wine (wine-patches/run-wine-tests.sh), Wine's own write-watch tests
+#      and ours, fault injection included, under the Wine with the
+#      wine-patches/ series beside the same Wine without it: Debian 12's Wine
+#      8.0 and Debian 13's Wine 10.0 built from Debian's source, Wine 11.0
+#      (with its own userfaultfd path) from ../shared/wine; 10.0 and 11.0 in a
+#      Debian 13 root (cached in $WW_WINEWORK and $WW_ROOTS); the Proton
+#      build: the project built and tested in a Debian 11 root with its own
+#      toolchain, its symbol versions checked, and loaded by the patched
+#      Wines (scripts/test-proton-build.sh);
 #   4. reliability: a bounded libFuzzer session and an ASan+UBSan build;
 #      fault injection: every kind of kernel call made to fail, on both backends;
 #   5. kernels under qemu (kernel-patches/run-vm-tests.sh): the 6.1 series
@@ -57,7 +63,18 @@ stage "ABI against abi/ (abidiff)" bash scripts/check-abi.sh "$build"
 stage "conformance under Wine 8 beside native" \
     bash scripts/run-winetest.sh --build "$build" --diff-only --out "$build/winetest-report"
 stage "Wine 8.0 + writewatch series: Wine's tests and ours beside stock Wine" \
-    bash wine-patches/run-wine-tests.sh --out "$build/wine-tests-report"
+    bash wine-patches/run-wine-tests.sh --version 8.0 --out "$build/wine-tests-8.0"
+stage "Proton build: Debian 11 root, bullseye's toolchain, symbol versions, Wine 8.0 + series loading it" \
+    bash scripts/test-proton-build.sh "$build/proton-tests"
+# Wine 10 and 11 are what Proton 10 and 11 are built on: their patched
+# trees load the Debian 11 build of the library, as a Proton tree would
+# (the host's build when that stage failed).
+proton_library=${WW_PROTON_BUILD:-$here/build-proton}/dist/lib/libwritewatch.so.0
+case "${report[-1]}" in PASS*) ;; *) proton_library= ;; esac
+stage "Wine 10.0 (Debian 13) + writewatch series beside Debian 13's Wine 10.0" \
+    env WW_LIBRARY="$proton_library" bash wine-patches/run-wine-tests.sh --version 10.0 --out "$build/wine-tests-10.0"
+stage "Wine 11.0 + writewatch series beside Wine 11.0's own userfaultfd path" \
+    env WW_LIBRARY="$proton_library" bash wine-patches/run-wine-tests.sh --version 11.0 --out "$build/wine-tests-11.0"
 started=$SECONDS
 bash scripts/reliability.sh 2>&1 | tee "$build/reliability-summary.txt"
 r_status=${PIPESTATUS[0]}
