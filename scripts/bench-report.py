@@ -188,25 +188,33 @@ def targets(rows, contestants, failed=()):
                 misses.append(desc)
         return n, worst[1] if worst else None, misses
 
+    def ratio_target(name, num, den, limit, select, describe, missing,
+                     summary=lambda n, worst, misses, limit: f"{n} cells, worst {worst}, "
+                                                              f"{len(misses)} over {limit:.2f}x"):
+        """The target 'num / den <= limit in every selected row': PASS or
+        MISS with summary(...) as detail, SKIP (missing) when either
+        contestant was not measured."""
+        if num not in contestants or den not in contestants:
+            add(name, "SKIP", missing)
+            return
+        n, worst, misses = compare(select, num, den, limit, describe)
+        if n:
+            add(name, "MISS" if misses else "PASS", summary(n, worst, misses, limit), misses)
+        else:
+            add(name, "SKIP", "no common measurements")
+
     # 1. kernel scans within KERNEL_LIMIT of the bare-ioctl floor at KERNEL_SIZES.
     name = (f"kernel backend GetWriteWatch, GWW+RESET, ResetWriteWatch and drains <= {KERNEL_LIMIT:.2f}x "
             f"bare PAGEMAP_SCAN floor at {', '.join(map(str, KERNEL_SIZES))} pages")
-    if KERNEL in contestants and FLOOR in contestants:
-        n, worst, misses = compare(
-            lambda row: (row["measure"] in ("gww", "gww_reset", "reset") and row["pages"] in KERNEL_SIZES)
-            or row["measure"] in ("drain_reset", "drain_walk"),
-            KERNEL, FLOOR, KERNEL_LIMIT,
-            lambda row, k, f, r: f"{LABEL[row['measure']]} {size_label(row['pages'])} "
-                                 f"{row['variant'] or 'dirty %g' % row['dirty']}: "
-                                 f"{fmt(k['median'])} vs {fmt(f['median'])} ns/page = {r:.2f}x"
-                                 f" (best runs: {k['min'] / f['min']:.2f}x)")
-        if n:
-            add(name, "MISS" if misses else "PASS",
-                f"{n} cells, worst {worst}, {len(misses)} over {KERNEL_LIMIT:.2f}x", misses)
-        else:
-            add(name, "SKIP", "no common measurements")
-    else:
-        add(name, "SKIP", "kernel backend or floor not measured")
+    ratio_target(
+        name, KERNEL, FLOOR, KERNEL_LIMIT,
+        lambda row: (row["measure"] in ("gww", "gww_reset", "reset") and row["pages"] in KERNEL_SIZES)
+        or row["measure"] in ("drain_reset", "drain_walk"),
+        lambda row, k, f, r: f"{LABEL[row['measure']]} {size_label(row['pages'])} "
+                             f"{row['variant'] or 'dirty %g' % row['dirty']}: "
+                             f"{fmt(k['median'])} vs {fmt(f['median'])} ns/page = {r:.2f}x"
+                             f" (best runs: {k['min'] / f['min']:.2f}x)",
+        "kernel backend or floor not measured")
 
     # 2. first write within FIRST_WRITE_LIMIT of bare uffd.
     name = f"kernel backend first-write cost <= {FIRST_WRITE_LIMIT:.2f}x bare uffd floor"
@@ -234,22 +242,16 @@ def targets(rows, contestants, failed=()):
 
     # 4. fault backend no slower than Wine 8 on any measure.
     name = "fault backend no slower than Wine 8 on any measure (medians)"
-    if FAULT in contestants and WINE in contestants:
-        n, worst, misses = compare(
-            lambda row: not get(row, WINE) or get(row, WINE)["median"] > 0,
-            FAULT, WINE, 1.0,
-            lambda row, fa, wi, r: f"{LABEL.get(row['measure'], row['measure'])} {size_label(row['pages'])}"
-                                   f"{' dirty %g' % row['dirty'] if row['measure'] in ('gww', 'gww_reset', 'reset') else ''}"
-                                   f"{' ' + row['variant'] if row['variant'] else ''}: "
-                                   f"{fmt(fa['median'])} vs {fmt(wi['median'])} {row['unit']} = {r:.2f}x"
-                                   f" (best runs: {fa['min'] / wi['min']:.2f}x)")
-        if n:
-            add(name, "MISS" if misses else "PASS",
-                f"{n} measures, {len(misses)} slower, worst {worst}", misses)
-        else:
-            add(name, "SKIP", "no common measurements")
-    else:
-        add(name, "SKIP", "fault backend or Wine not measured")
+    ratio_target(
+        name, FAULT, WINE, 1.0,
+        lambda row: not get(row, WINE) or get(row, WINE)["median"] > 0,
+        lambda row, fa, wi, r: f"{LABEL.get(row['measure'], row['measure'])} {size_label(row['pages'])}"
+                               f"{' dirty %g' % row['dirty'] if row['measure'] in ('gww', 'gww_reset', 'reset') else ''}"
+                               f"{' ' + row['variant'] if row['variant'] else ''}: "
+                               f"{fmt(fa['median'])} vs {fmt(wi['median'])} {row['unit']} = {r:.2f}x"
+                               f" (best runs: {fa['min'] / wi['min']:.2f}x)",
+        "fault backend or Wine not measured",
+        lambda n, worst, misses, limit: f"{n} measures, {len(misses)} slower, worst {worst}")
 
     # 5. the Wines that protect pages, with the series: first write >= 4x
     # cheaper than without it and within 1.5x of the native library;
@@ -270,36 +272,26 @@ def targets(rows, contestants, failed=()):
         else:
             add(name, "SKIP", f"{SHORT[patched]}, {SHORT[stock]} or the kernel backend not measured")
     name = "Wine 8 + writewatch: GetWriteWatch+RESET <= 1.3x the native library at every size"
-    if PATCHED in contestants and KERNEL in contestants:
-        n, worst, misses = compare(
-            lambda row: row["measure"] == "gww_reset", PATCHED, KERNEL, 1.3,
-            lambda row, a, b, r: f"{size_label(row['pages'])} dirty {row['dirty']:g}: {fmt(a['median'])} vs "
-                                 f"{fmt(b['median'])} ns/page = {r:.2f}x (best runs: {a['min'] / b['min']:.2f}x)")
-        if n:
-            add(name, "MISS" if misses else "PASS", f"{n} cells, worst {worst}, {len(misses)} over 1.3x", misses)
-        else:
-            add(name, "SKIP", "no common measurements")
-    else:
-        add(name, "SKIP", "patched Wine or the kernel backend not measured")
+    ratio_target(
+        name, PATCHED, KERNEL, 1.3,
+        lambda row: row["measure"] == "gww_reset",
+        lambda row, a, b, r: f"{size_label(row['pages'])} dirty {row['dirty']:g}: {fmt(a['median'])} vs "
+                             f"{fmt(b['median'])} ns/page = {r:.2f}x (best runs: {a['min'] / b['min']:.2f}x)",
+        "patched Wine or the kernel backend not measured",
+        lambda n, worst, misses, limit: f"{n} cells, worst {worst}, {len(misses)} over {limit:g}x")
 
     # 6. Wine 11 + writewatch against Wine 11's own userfaultfd path.
     name = (f"wine11+ww <= {UPSTREAM_LIMIT:.2f}x Wine 11's own kernel path in every cell "
             "(first write, GWW+RESET, drains, Wine-format runs)")
-    if "wine11-writewatch" in contestants and "wine11" in contestants:
-        n, worst, misses = compare(
-            lambda row: row["measure"] in UPSTREAM_MEASURES, "wine11-writewatch", "wine11", UPSTREAM_LIMIT,
-            lambda row, a, b, r: f"{LABEL.get(row['measure'], row['measure'])} {size_label(row['pages'])}"
-                                 f"{' dirty %g' % row['dirty'] if row['measure'] == 'gww_reset' else ''}"
-                                 f"{' ' + row['variant'] if row['variant'] else ''}: "
-                                 f"{fmt(a['median'])} vs {fmt(b['median'])} {row['unit']} = {r:.2f}x"
-                                 f" (best runs: {a['min'] / b['min']:.2f}x)")
-        if n:
-            add(name, "MISS" if misses else "PASS",
-                f"{n} cells, worst {worst}, {len(misses)} over {UPSTREAM_LIMIT:.2f}x", misses)
-        else:
-            add(name, "SKIP", "no common measurements")
-    else:
-        add(name, "SKIP", "Wine 11 or Wine 11 + writewatch not measured")
+    ratio_target(
+        name, "wine11-writewatch", "wine11", UPSTREAM_LIMIT,
+        lambda row: row["measure"] in UPSTREAM_MEASURES,
+        lambda row, a, b, r: f"{LABEL.get(row['measure'], row['measure'])} {size_label(row['pages'])}"
+                             f"{' dirty %g' % row['dirty'] if row['measure'] == 'gww_reset' else ''}"
+                             f"{' ' + row['variant'] if row['variant'] else ''}: "
+                             f"{fmt(a['median'])} vs {fmt(b['median'])} {row['unit']} = {r:.2f}x"
+                             f" (best runs: {a['min'] / b['min']:.2f}x)",
+        "Wine 11 or Wine 11 + writewatch not measured")
 
     # 7. memory per watched GiB vs 1 byte per page: the measured heap growth
     # (after alloc and after use) must stay within 1 byte per page plus 5% for
