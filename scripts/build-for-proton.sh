@@ -26,6 +26,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 source scripts/lib/fail-loudly.sh
 source scripts/lib/debian-root.sh
+source scripts/lib/meson-build.sh
 log() { echo "[build-for-proton $(date -u +%H:%M:%S)] $*" >&2; }
 # Everything but the last line goes to stderr.
 exec 3>&1 1>&2
@@ -43,7 +44,10 @@ bash scripts/install-deps.sh build debootstrap binutils
 root_ensure bullseye proton g++ pkg-config ninja-build python3 python3-pkg-resources python3-setuptools \
     libfmt-dev catch2 libwine-dev binutils
 root=$ROOT_DIR
-in_root() { root_run "$root" --bind "$here" --bind "$(dirname "$build")" --cd "$here" -- "$@"; }
+# The checkout, and the build directory's parent when it lies outside it.
+binds=(--bind "$here")
+[[ "$build" == "$here"/* ]] || binds+=(--bind "$(dirname "$build")")
+in_root() { root_run "$root" "${binds[@]}" --cd "$here" -- "$@"; }
 
 # Debian 12's meson in the root, once per root.
 if [ ! -f "$root/.ww-meson" ]; then
@@ -70,11 +74,7 @@ fi
 in_root ninja -C "$build" || die "the build failed in the bullseye root (ninja -C $build)"
 
 libs=()
-while IFS= read -r f; do libs+=("$f"); done < <(meson introspect --targets "$build" | python3 -c '
-import json, sys
-for t in json.load(sys.stdin):
-    if t["type"] == "shared library":
-        print(t["filename"][0])')
+while IFS= read -r f; do libs+=("$f"); done < <(shared_libraries "$build")
 [ ${#libs[@]} -eq 2 ] || die "expected two shared libraries in $build, found: ${libs[*]:-none}"
 
 if [ $tests = 1 ]; then
@@ -93,7 +93,7 @@ dist=$build/dist
 rm -rf "$dist"
 mkdir -p "$dist/lib" "$dist/include"
 for f in "${libs[@]}"; do
-    soname=$(readelf -d "$f" | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p')
+    soname=$(soname_of "$f")
     cp "$f" "$dist/lib/${f##*/}"
     [ "$soname" = "${f##*/}" ] || ln -sf "${f##*/}" "$dist/lib/$soname"
 done

@@ -94,11 +94,7 @@ build_library() {
     # A release build, like the main job's native one that the benchmark compares with.
     (cd "$REPO" && setup_build "$lib_build" -Dtests=false --buildtype=release) >"$WORK/library-setup.log" 2>&1 || {
         tail -n 30 "$WORK/library-setup.log" >&2; die "meson setup $lib_build failed"; }
-    LIBRARY_FILE=$(meson introspect --targets "$lib_build" | python3 -c '
-import json, sys
-for t in json.load(sys.stdin):
-    if t["name"] == "writewatch" and t["type"] == "shared library":
-        print(t["filename"][0])')
+    LIBRARY_FILE=$(shared_libraries "$lib_build" writewatch)
     [ -n "$LIBRARY_FILE" ] || die "no shared library target 'writewatch' in $lib_build"
     logged "$WORK/library-ninja.log" ninja -C "$lib_build" "${LIBRARY_FILE#"$lib_build"/}"
 }
@@ -117,7 +113,7 @@ install_library() {
         build_library
         file=$LIBRARY_FILE
     fi
-    soname=$(readelf -d "$file" | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p')
+    soname=$(soname_of "$file")
     [ -n "$soname" ] || die "$file has no soname"
     if ldd "$file" | grep -q 'not found'; then
         ldd "$file" >&2
@@ -147,6 +143,15 @@ except OSError as e:
     else
         log "WARNING: dlopen of ${1##*/} fails, so the patched ntdll's will too: $why"
     fi
+}
+
+# check_tree_version TREE MARK WHAT: TREE/wine --version must run and show
+# MARK, the proof that TREE runs the ntdll.so it was built with.
+check_tree_version() {
+    local version
+    version=$("$1/wine" --version 2>&1) || die "the $3's wine --version failed: $version"
+    [[ "$version" == *"$2"* ]] || die "the $3 does not run the rebuilt ntdll.so: '$version'"
+    TREE_VERSION=$version
 }
 
 # ---- the executable a caller runs like wine ------------------------------------

@@ -136,11 +136,9 @@ debian_tree() {
     rm -rf "$TREE"
     mv "$tmp" "$TREE"
     write_launchers "$TREE" "$TREE/usr/lib/wine/wine64" "$TREE/usr/lib/wine/wineserver"
-    local version
-    version=$("$TREE/wine" --version 2>&1) || die "the copied tree's wine --version failed: $version"
-    [[ "$version" == *"$VENDOR"* ]] || die "the copied tree does not run the rebuilt ntdll.so: '$version'"
+    check_tree_version "$TREE" "$VENDOR" "copied tree"
     touch "$TREE/.ww-done"
-    stage_done "$version"
+    stage_done "$TREE_VERSION"
 }
 
 # Stock is Debian's own Wine, as installed on the host or in the root.

@@ -151,9 +151,7 @@ recipe_build() {
     rm -f "$TREE/build/dlls/ntdll/ntdll.so"
     cp "$BUILD/build/dlls/ntdll/ntdll.so" "$TREE/build/dlls/ntdll/ntdll.so"
     write_launchers "$TREE" "$TREE/build/wine" "$TREE/build/server/wineserver"
-    local version
-    version=$("$TREE/wine" --version 2>&1) || die "the patched tree's wine --version failed: $version"
-    [[ "$version" == *"writewatch series $KEY"* ]] || die "the patched tree does not run the patched ntdll.so: '$version'"
+    check_tree_version "$TREE" "writewatch series $KEY" "patched tree"
     touch "$TREE/.ww-done"
-    stage_done "$version"
+    stage_done "$TREE_VERSION"
 }
