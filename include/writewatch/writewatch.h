@@ -210,7 +210,13 @@ WW_API size_t ww_tracking_memory_bytes(void);
 WW_API ww_status ww_range_tracker_status(void);
 
 /* Start tracking a mapped range: every page clean. The range is made
- * MADV_NOHUGEPAGE (a huge page would report 512 pages for one write). */
+ * MADV_NOHUGEPAGE (a huge page would report 512 pages for one write) and
+ * MADV_UNMERGEABLE (KSM drops the write-protect bit of a page it merges, so
+ * a merged clean page would read as written), also when the process asked for
+ * PR_SET_MEMORY_MERGE. The same holds for ranges registered again by
+ * ww_range_decommitted and ww_range_remapped. A process that turns
+ * PR_SET_MEMORY_MERGE on after registering makes its ranges mergeable again:
+ * register after it. */
 WW_API ww_status ww_range_register(void *base, size_t size);
 /* Stop tracking a range registered with exactly this base and size (before or
  * after the host unmaps it). */

@@ -20,6 +20,18 @@ namespace writewatch {
 
 namespace {
 std::atomic<KernelTracking *> instance{nullptr};
+
+// A kernel built without KSM refuses MADV_UNMERGEABLE with EINVAL.
+bool kernel_has_ksm()
+{
+    const long size = kernel_features().host_page_size;
+    void *scratch = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (scratch == MAP_FAILED)
+        return true; // cannot tell: ask for every range and see
+    bool refused = ::madvise(scratch, size, MADV_UNMERGEABLE) != 0 && errno == EINVAL;
+    ::munmap(scratch, size);
+    return !refused;
+}
 }
 
 KernelTracking *KernelTracking::get()
@@ -58,6 +70,7 @@ bool KernelTracking::open_descriptors()
     if (kernel::uffd_api(uffd_.get(), &api) != 0)
         return false;
     pagemap_.reset(kernel::open_pagemap());
+    ksm_present_ = kernel_has_ksm();
     return static_cast<bool>(pagemap_);
 }
 
@@ -97,8 +110,24 @@ ww_status KernelTracking::track(uintptr_t start, uintptr_t end)
 {
     if (kernel::madvise(reinterpret_cast<void *>(start), end - start, MADV_NOHUGEPAGE) != 0)
         return status_from_errno(errno);
-    ww_status status = retrack(start, end);
+    ww_status status = keep_out_of_ksm(start, end);
+    if (status != WW_STATUS_SUCCESS)
+        return status;
+    status = retrack(start, end);
     return status == WW_STATUS_SUCCESS ? write_protect(start, end) : status;
+}
+
+ww_status KernelTracking::keep_out_of_ksm(uintptr_t start, uintptr_t end)
+{
+    // KSM rebuilds a merged page's PTE without the uffd-wp bit (mm/ksm.c,
+    // replace_page(), 6.1 to 6.18 at least), so a clean page it merges reads
+    // as written. Unmergeable keeps the range out, also when the process made
+    // all its memory mergeable (PR_SET_MEMORY_MERGE), and undoes merges made
+    // before we got here. A kernel built without KSM refuses the advice with
+    // EINVAL (found once in open_descriptors): nothing can merge there.
+    if (!ksm_present_ || kernel::madvise(reinterpret_cast<void *>(start), end - start, MADV_UNMERGEABLE) == 0)
+        return WW_STATUS_SUCCESS;
+    return status_from_errno(errno);
 }
 
 void KernelTracking::untrack(uintptr_t start, uintptr_t end)

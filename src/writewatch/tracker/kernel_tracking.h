@@ -24,8 +24,11 @@ public:
 
     // Register [start, end) (host-page aligned, mapped anonymous memory) for
     // write-protect tracking, without transparent huge pages (one write would
-    // report 512 pages), every page write-protected: all clean.
+    // report 512 pages), out of KSM (a merge drops the uffd-wp bit), every
+    // page write-protected: all clean.
     ww_status track(uintptr_t start, uintptr_t end);
+    // MADV_UNMERGEABLE of [start, end); success on a kernel without KSM.
+    ww_status keep_out_of_ksm(uintptr_t start, uintptr_t end);
     // Register again after the host replaced the mapping (a fresh vma has no
     // registration); registering what is registered already changes nothing.
     ww_status retrack(uintptr_t start, uintptr_t end);
@@ -47,6 +50,7 @@ private:
 
     UniqueFd uffd_;
     UniqueFd pagemap_;
+    bool ksm_present_ = true;
 };
 
 // Kernel errors worth asking again for: page-table allocation, a signal, a
