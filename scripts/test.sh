@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command. Installs what it needs, builds with warnings as
-# errors, then runs every stage and reports each:
+# errors, then runs every stage and reports each (`--list` names them):
 #   1. the meson suites: Catch2 unit tests, stress programs and the Wine-style
 #      conformance test, each once per backend (kernel, fault), and the demo;
 #   2. an installed copy used through pkg-config by a plain C program, and the
@@ -16,16 +16,65 @@
 #      toolchain, its symbol versions checked, and loaded by the patched
 #      Wines (scripts/test-proton-build.sh);
 #   4. reliability: a bounded libFuzzer session and an ASan+UBSan build;
-#      fault injection: every kind of kernel call made to fail, on both backends;
+#      fault injection: every kind of kernel call made to fail, on both
+#      backends; memory that moves under watched regions
+#      (scripts/moving-memory.sh);
 #   5. kernels under qemu (kernel-patches/run-vm-tests.sh): the 6.1 series
 #      and stock Debian 6.1, mainline 6.12, arm64 6.12 with 4K and 16K pages,
 #      the kernel-level test, the project's tests and mainline's mm
 #      selftests inside each, 6.1-patched judged against 6.12 (kernel
-#      builds cached in $WW_KWORK, default /var/cache/writewatch/kernel).
+#      builds cached in $WW_KWORK, default /var/cache/writewatch/kernel);
+#   6. every relative link of every README leads to a file that exists.
 # The last line reads "tests: N passed, N failed, N skipped".
+#
+#   bash scripts/test.sh                 every stage
+#   bash scripts/test.sh --list          the stage names, one per line
+#   bash scripts/test.sh --only NAME...  those stages (packages and build first)
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
+
+# The stages in the order they run: "name|what it checks".
+stage_table=(
+    "meson|meson suites: Catch2 unit, stress and conformance tests once per backend, the demo, a dlopen"
+    "install|meson install into a scratch root, a C program built with pkg-config"
+    "abi|exported symbols and abidiff against abi/"
+    "winetest-wine8|winetest/writewatch.c under Debian's Wine 8.0 beside the native runs"
+    "wine-8.0|Wine 8.0 + series: Wine's tests and ours beside stock Wine 8.0"
+    "proton|Proton build: Debian 11 root and toolchain, symbol versions, Wine 8.0 + series loading it"
+    "wine-10.0|Wine 10.0 (Debian 13) + series beside Debian 13's Wine 10.0"
+    "wine-11.0|Wine 11.0 + series beside Wine 11.0's own userfaultfd path"
+    "reliability|seeded libFuzzer on both targets, stress programs under ASan+UBSan"
+    "fault-injection|kernel calls made to fail on purpose, both backends"
+    "moving-memory|memory that moves under watched regions (scripts/moving-memory.sh)"
+    "vms|kernels under qemu: 6.1 patched and stock, 6.12, arm64 4K and 16K, mainline's selftests"
+    "readme-links|every relative link in the READMEs leads to a file that exists"
+)
+list_stages() {
+    local entry
+    for entry in "${stage_table[@]}"; do
+        printf '%-16s %s\n' "${entry%%|*}" "${entry#*|}"
+    done
+}
+
+declare -A selected=() result=()
+case "${1:-}" in
+    --list) list_stages; exit 0 ;;
+    --only)
+        shift
+        [ $# -gt 0 ] || { echo "test.sh: --only needs stage names:" >&2; list_stages >&2; exit 2; }
+        for name in "$@"; do
+            if ! printf '%s\n' "${stage_table[@]%%|*}" | grep -qxF -- "$name"; then
+                echo "test.sh: no stage named '$name'; the stages are:" >&2
+                list_stages >&2
+                exit 2
+            fi
+            selected[$name]=1
+        done ;;
+    "") for entry in "${stage_table[@]}"; do selected[${entry%%|*}]=1; done ;;
+    *) echo "usage: test.sh [--list | --only NAME...]" >&2; exit 2 ;;
+esac
+
 source scripts/lib/fail-loudly.sh
 source scripts/lib/meson-build.sh
 bash scripts/install-deps.sh test || die "could not install the packages the tests need"
@@ -35,56 +84,72 @@ ninja -C "$build" || die "the build failed (ninja -C $build)"
 
 passed=0 failed=0 skipped=0
 report=()
-stage() { # stage NAME COMMAND...: one pass or fail
+stage() { # stage NAME COMMAND...: one pass or fail, when NAME is selected
     local name=$1 started=$SECONDS
     shift
+    [ -n "${selected[$name]:-}" ] || return 0
     echo "=== stage: $name" >&2
     if "$@"; then
-        passed=$((passed + 1)); report+=("PASS $name ($((SECONDS - started)) s)")
+        passed=$((passed + 1)); result[$name]=PASS
     else
-        failed=$((failed + 1)); report+=("FAIL $name ($((SECONDS - started)) s)")
+        failed=$((failed + 1)); result[$name]=FAIL
     fi
+    report+=("${result[$name]} $name ($((SECONDS - started)) s)")
+}
+# counted NAME STATUS OK FAILED SKIPPED STARTED: a stage that counts its own
+# tests; a non-zero STATUS with nothing counted as failed counts one failure.
+counted() {
+    local name=$1 status=$2 ok=${3:-0} bad=${4:-1} skip=${5:-0} started=$6
+    [ "$status" -eq 0 ] || [ "$bad" -gt 0 ] || bad=1
+    passed=$((passed + ok)); failed=$((failed + bad)); skipped=$((skipped + skip))
+    report+=("$name: $ok passed, $bad failed, $skip skipped ($((SECONDS - started)) s)")
 }
 
-# 1. meson suites, counted test by test
-started=$SECONDS
-meson test -C "$build" --print-errorlogs --num-processes 2 | tee "$build/test-summary.txt"
-meson_status=${PIPESTATUS[0]}
-m_ok=$(awk '/^Ok:/ {print $2}' "$build/test-summary.txt")
-m_failed=$(awk '/^(Fail|Timeout|Unexpected Pass):/ {n += $NF} END {print n + 0}' "$build/test-summary.txt")
-m_skipped=$(awk '/^Skipped:/ {print $2}' "$build/test-summary.txt")
-[ "$meson_status" -eq 0 ] || [ "$m_failed" -gt 0 ] || m_failed=1
-passed=$((passed + ${m_ok:-0})); failed=$((failed + m_failed)); skipped=$((skipped + ${m_skipped:-0}))
-report+=("meson suites: ${m_ok:-0} passed, $m_failed failed, ${m_skipped:-0} skipped ($((SECONDS - started)) s)")
+# meson suites, counted test by test
+if [ -n "${selected[meson]:-}" ]; then
+    echo "=== stage: meson" >&2
+    started=$SECONDS
+    meson test -C "$build" --print-errorlogs --num-processes 2 | tee "$build/test-summary.txt"
+    meson_status=${PIPESTATUS[0]}
+    counted meson "$meson_status" \
+        "$(awk '/^Ok:/ {print $2}' "$build/test-summary.txt")" \
+        "$(awk '/^(Fail|Timeout|Unexpected Pass):/ {n += $NF} END {print n + 0}' "$build/test-summary.txt")" \
+        "$(awk '/^Skipped:/ {print $2}' "$build/test-summary.txt")" "$started"
+fi
 
-# 2-5
-stage "install through pkg-config" bash scripts/check-install.sh "$build"
-stage "ABI against abi/ (abidiff)" bash scripts/check-abi.sh "$build"
-stage "conformance under Wine 8 beside native" \
+stage install bash scripts/check-install.sh "$build"
+stage abi bash scripts/check-abi.sh "$build"
+stage winetest-wine8 \
     bash scripts/run-winetest.sh --build "$build" --diff-only --out "$build/winetest-report"
-stage "Wine 8.0 + writewatch series: Wine's tests and ours beside stock Wine" \
-    bash wine-patches/run-wine-tests.sh --version 8.0 --out "$build/wine-tests-8.0"
-stage "Proton build: Debian 11 root, bullseye's toolchain, symbol versions, Wine 8.0 + series loading it" \
-    bash scripts/test-proton-build.sh "$build/proton-tests"
+stage wine-8.0 bash wine-patches/run-wine-tests.sh --version 8.0 --out "$build/wine-tests-8.0"
+stage proton bash scripts/test-proton-build.sh "$build/proton-tests"
 # Wine 10 and 11 are what Proton 10 and 11 are built on: their patched
-# trees load the Debian 11 build of the library, as a Proton tree would
-# (the host's build when that stage failed).
-proton_library=${WW_PROTON_BUILD:-$here/build-proton}/dist/lib/libwritewatch.so.0
-case "${report[-1]}" in PASS*) ;; *) proton_library= ;; esac
-stage "Wine 10.0 (Debian 13) + writewatch series beside Debian 13's Wine 10.0" \
-    env WW_LIBRARY="$proton_library" bash wine-patches/run-wine-tests.sh --version 10.0 --out "$build/wine-tests-10.0"
-stage "Wine 11.0 + writewatch series beside Wine 11.0's own userfaultfd path" \
-    env WW_LIBRARY="$proton_library" bash wine-patches/run-wine-tests.sh --version 11.0 --out "$build/wine-tests-11.0"
-started=$SECONDS
-bash scripts/reliability.sh 2>&1 | tee "$build/reliability-summary.txt"
-r_status=${PIPESTATUS[0]}
-read -r r_ok r_failed r_skipped < <(awk '/^reliability:/ {print $2, $4, $6}' "$build/reliability-summary.txt")
-[ "$r_status" -eq 0 ] || [ "${r_failed:-1}" -gt 0 ] || r_failed=1
-passed=$((passed + ${r_ok:-0})); failed=$((failed + ${r_failed:-1})); skipped=$((skipped + ${r_skipped:-0}))
-report+=("reliability: ${r_ok:-0} passed, ${r_failed:-1} failed, ${r_skipped:-0} skipped ($((SECONDS - started)) s)")
-stage "kernel calls failing on purpose (fault injection)" bash scripts/fault-injection.sh
-stage "kernels under qemu: 6.1 patched and stock, 6.12, arm64 6.12 4K and 16K pages, with mainline's selftests" \
-    env WW_KWORK="${WW_KWORK:-/var/cache/writewatch/kernel}" bash kernel-patches/run-vm-tests.sh
+# trees load the Debian 11 build of the library, as a Proton tree would,
+# when the proton stage ran and passed; otherwise (it failed, or --only left
+# it out) they load the host's build.
+proton_library=
+if [ "${result[proton]:-}" = PASS ]; then
+    proton_library=${WW_PROTON_BUILD:-$here/build-proton}/dist/lib/libwritewatch.so.0
+fi
+stage wine-10.0 env WW_LIBRARY="$proton_library" \
+    bash wine-patches/run-wine-tests.sh --version 10.0 --out "$build/wine-tests-10.0"
+stage wine-11.0 env WW_LIBRARY="$proton_library" \
+    bash wine-patches/run-wine-tests.sh --version 11.0 --out "$build/wine-tests-11.0"
+
+# reliability, counted by its own last line
+if [ -n "${selected[reliability]:-}" ]; then
+    echo "=== stage: reliability" >&2
+    started=$SECONDS
+    bash scripts/reliability.sh 2>&1 | tee "$build/reliability-summary.txt"
+    r_status=${PIPESTATUS[0]}
+    read -r r_ok r_failed r_skipped < <(awk '/^reliability:/ {print $2, $4, $6}' "$build/reliability-summary.txt")
+    counted reliability "$r_status" "${r_ok:-0}" "${r_failed:-1}" "${r_skipped:-0}" "$started"
+fi
+
+stage fault-injection bash scripts/fault-injection.sh
+stage moving-memory bash scripts/moving-memory.sh "$build"
+stage vms env WW_KWORK="${WW_KWORK:-/var/cache/writewatch/kernel}" bash kernel-patches/run-vm-tests.sh
+stage readme-links bash scripts/check-readme-links.sh
 
 echo "=== summary" >&2
 printf '  %s\n' "${report[@]}"
