@@ -115,7 +115,8 @@ public:
 
     // Writer side (async-signal-safe). Returns false when the page already has
     // an outstanding write.
-    bool write(char *base, size_t index, uint64_t value)
+    // With a shadow copy, the same store goes there too, inside the claim.
+    bool write(char *base, size_t index, uint64_t value, char *shadow = nullptr)
     {
         uint64_t epoch = epoch_.load(std::memory_order_seq_cst);
         uint64_t expected = 0;
@@ -123,6 +124,8 @@ public:
             return false;
         // Somewhere in the page, not always at its start.
         size_t offset = (value * 8) % page;
+        if (shadow)
+            reinterpret_cast<uint64_t *>(shadow + index * page + (offset & ~size_t(7)))[0] = value;
         reinterpret_cast<volatile uint64_t *>(base + index * page + (offset & ~size_t(7)))[0] = value;
         slots_[index].store((epoch << 1) | 1, std::memory_order_seq_cst);
         writes_.fetch_add(1, std::memory_order_relaxed);
@@ -190,20 +193,16 @@ private:
     uint64_t checked_ = 0, duplicates_ = 0, in_flight_reports_ = 0, ambiguous_ = 0, losses_ = 0, impossible_ = 0;
 };
 
-// One count-limited GetWriteWatch(WRITE_WATCH_FLAG_RESET) call reported to the
-// checker, with the shape of the answer checked. Returns the count, or -1.
-inline long drain_once(WriteChecker &checker, char *base, size_t pages, std::vector<void *> &buffer,
-                       ULONG_PTR limit)
+// One count-limited get-and-reset of a watched region: stores at most *count
+// addresses and sets *count; false (having said why) on failure.
+template <typename GetAndReset>
+long drain_once_with(WriteChecker &checker, char *base, size_t pages, std::vector<void *> &buffer, ULONG_PTR limit,
+                     GetAndReset &&get_and_reset)
 {
     uint64_t call = checker.begin_drain();
     ULONG_PTR count = limit;
-    ULONG granularity = 0;
-    UINT result = GetWriteWatch(WRITE_WATCH_FLAG_RESET, base, pages * page, buffer.data(), &count, &granularity);
-    if (result != 0) {
-        CHECK_MSG(false, "GetWriteWatch failed, error %u", (unsigned)GetLastError());
+    if (!get_and_reset(buffer.data(), &count))
         return -1;
-    }
-    CHECK_MSG(granularity == page, "granularity %u", (unsigned)granularity);
     CHECK_MSG(count <= limit, "count %lu > limit %lu", (unsigned long)count, (unsigned long)limit);
     uintptr_t previous = 0;
     for (ULONG_PTR i = 0; i < count; ++i) {
@@ -218,6 +217,21 @@ inline long drain_once(WriteChecker &checker, char *base, size_t pages, std::vec
         checker.reported(offset / page, call);
     }
     return static_cast<long>(count);
+}
+
+// drain_once_with through GetWriteWatch(WRITE_WATCH_FLAG_RESET).
+inline long drain_once(WriteChecker &checker, char *base, size_t pages, std::vector<void *> &buffer,
+                       ULONG_PTR limit)
+{
+    return drain_once_with(checker, base, pages, buffer, limit, [&](void **addresses, ULONG_PTR *count) {
+        ULONG granularity = 0;
+        if (GetWriteWatch(WRITE_WATCH_FLAG_RESET, base, pages * page, addresses, count, &granularity) != 0) {
+            CHECK_MSG(false, "GetWriteWatch failed, error %u", (unsigned)GetLastError());
+            return false;
+        }
+        CHECK_MSG(granularity == page, "granularity %u", (unsigned)granularity);
+        return true;
+    });
 }
 
 // Drains until a call returns fewer pages than asked for (everything reported).

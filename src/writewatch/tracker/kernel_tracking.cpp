@@ -15,6 +15,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 
 namespace writewatch {
 
@@ -70,7 +72,10 @@ bool KernelTracking::open_descriptors()
     if (kernel::uffd_api(uffd_.get(), &api) != 0)
         return false;
     pagemap_.reset(kernel::open_pagemap());
-    ksm_present_ = kernel_has_ksm();
+    // WRITEWATCH_KSM_DEFENCE=off leaves ranges to KSM: for tests that show
+    // what a kernel does without the defence (a kernel that keeps the bit).
+    const char *defence = std::getenv("WRITEWATCH_KSM_DEFENCE");
+    unmerge_ranges_ = !(defence && std::strcmp(defence, "off") == 0) && kernel_has_ksm();
     return static_cast<bool>(pagemap_);
 }
 
@@ -125,7 +130,7 @@ ww_status KernelTracking::keep_out_of_ksm(uintptr_t start, uintptr_t end)
     // all its memory mergeable (PR_SET_MEMORY_MERGE), and undoes merges made
     // before we got here. A kernel built without KSM refuses the advice with
     // EINVAL (found once in open_descriptors): nothing can merge there.
-    if (!ksm_present_ || kernel::madvise(reinterpret_cast<void *>(start), end - start, MADV_UNMERGEABLE) == 0)
+    if (!unmerge_ranges_ || kernel::madvise(reinterpret_cast<void *>(start), end - start, MADV_UNMERGEABLE) == 0)
         return WW_STATUS_SUCCESS;
     return status_from_errno(errno);
 }

@@ -27,7 +27,8 @@ public:
     // report 512 pages), out of KSM (a merge drops the uffd-wp bit), every
     // page write-protected: all clean.
     ww_status track(uintptr_t start, uintptr_t end);
-    // MADV_UNMERGEABLE of [start, end); success on a kernel without KSM.
+    // MADV_UNMERGEABLE of [start, end); success on a kernel without KSM and
+    // with WRITEWATCH_KSM_DEFENCE=off.
     ww_status keep_out_of_ksm(uintptr_t start, uintptr_t end);
     // Register again after the host replaced the mapping (a fresh vma has no
     // registration); registering what is registered already changes nothing.
@@ -50,7 +51,7 @@ private:
 
     UniqueFd uffd_;
     UniqueFd pagemap_;
-    bool ksm_present_ = true;
+    bool unmerge_ranges_ = true; // KSM present and WRITEWATCH_KSM_DEFENCE not off
 };
 
 // Kernel errors worth asking again for: page-table allocation, a signal, a
