@@ -10,6 +10,10 @@
 #              writewatch.c's test_injected_failure under strace, which makes
 #              the kernel fail a PAGEMAP_SCAN, or every write-protect, of the
 #              write-watch path (for Wines that track in the kernel)
+#   ksm        winetest/moving_memory.c with KSM on (scripts/lib/moving-memory.sh)
+#              and the whole Wine, wineserver included, mergeable
+#              (tools/with-memory-merge): clean pages KSM merges must not be
+#              reported written; any failure under the patched Wine counts
 # Both Wines run the same test executables (built from the version's tree by
 # build-wine.sh), each Wine in its own fresh WINEPREFIX.
 #
@@ -27,8 +31,9 @@
 #   --out DIR       where the logs go (default: a new directory under /tmp)
 #
 # Exit status: 0 when every check that passes under stock passes under the
-# patched Wine too; 1 when one fails there, a patched run crashed or timed
-# out, or a run could not be made; 2 on a setup error.
+# patched Wine too (and the patched Wine fails no ksm check); 1 when one
+# fails there, a patched run crashed or timed out, or a run could not be
+# made; 2 on a setup error.
 # Environment: WINE_BOOT_TIMEOUT (240), WINE_TEST_TIMEOUT (600 s per run of
 # Wine's tests), WINE_OWN_TEST_TIMEOUT (90 s per run of winetest/writewatch.c,
 # which takes seconds unless a Wine deadlocks in it).
@@ -39,6 +44,7 @@ REPO=$(cd "$HERE/.." && pwd)
 source "$REPO/scripts/lib/fail-loudly.sh"
 source "$REPO/scripts/lib/winetest-table.sh"
 source "$REPO/scripts/lib/wine-run.sh"
+source "$REPO/scripts/lib/moving-memory.sh"
 
 VERSION=8.0
 STOCK_WINE=
@@ -60,7 +66,7 @@ while [ $# -gt 0 ]; do
     --no-inject) INJECT=0 ;;
     --suites) ONLY=$2; shift ;;
     --out) OUT_DIR=$2; shift ;;
-    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -98,7 +104,7 @@ case "$VERSION" in 8.*|9.*|10.[0-6]*) ;; *) IN_KERNEL[stock]=1 ;; esac
 # its time limit, which can leave the prefix unusable for what follows.
 SUITES=(kernel32 ws2_32)
 [ "$INJECT" = 0 ] || SUITES+=(inject-scan inject-writeprotect)
-SUITES+=(winetest)
+SUITES+=(ksm winetest)
 if [ -n "$ONLY" ]; then
     for suite in ${ONLY//,/ }; do
         [[ " ${SUITES[*]} " == *" $suite "* ]] || die "--suites: no suite '$suite' (${SUITES[*]})"
@@ -111,14 +117,25 @@ declare -A PROGRAM=(
     [winetest]="$OUT_DIR/winetest/writewatch.exe"
     [inject-scan]="$OUT_DIR/winetest/writewatch.exe"
     [inject-writeprotect]="$OUT_DIR/winetest/writewatch.exe"
+    [ksm]="$OUT_DIR/ksm/moving_memory.exe"
 )
-declare -A CHECK_NAME=([kernel32]=virtual [ws2_32]=sock [winetest]=- [inject-scan]=- [inject-writeprotect]=-)
+declare -A CHECK_NAME=([kernel32]=virtual [ws2_32]=sock [winetest]=- [inject-scan]=- [inject-writeprotect]=- [ksm]=-)
 declare -A TEST_SOURCE=([kernel32]="$TESTS/virtual.c" [ws2_32]="$TESTS/sock.c")
 
-for suite in "${SUITES[@]}"; do mkdir -p "$OUT_DIR/$suite"; done
+# winetest/ always: the kernel-tracking check runs writewatch.exe
+for suite in "${SUITES[@]}" winetest; do mkdir -p "$OUT_DIR/$suite"; done
 : >"$OUT_DIR/winetest/build.log"
 wine_build_exe "$REPO/winetest/writewatch.c" "$OUT_DIR/winetest/writewatch.exe" "$OUT_DIR/winetest/build.log" ||
     { cat "$OUT_DIR/winetest/build.log" >&2; die "mingw could not build winetest/writewatch.c"; }
+if [[ " ${SUITES[*]} " == *" ksm "* ]]; then
+    : >"$OUT_DIR/ksm/build.log"
+    wine_build_exe "$REPO/winetest/moving_memory.c" "$OUT_DIR/ksm/moving_memory.exe" "$OUT_DIR/ksm/build.log" ||
+        { cat "$OUT_DIR/ksm/build.log" >&2; die "mingw could not build winetest/moving_memory.c"; }
+    gcc -O2 -Wall -Wextra -o "$OUT_DIR/ksm/with-memory-merge" "$REPO/tools/with-memory-merge.c" >>"$OUT_DIR/ksm/build.log" 2>&1 ||
+        { cat "$OUT_DIR/ksm/build.log" >&2; die "gcc could not build tools/with-memory-merge.c"; }
+    # KSM's settings come back however the script ends.
+    trap moving_memory_restore EXIT
+fi
 [ "$FULL_SOCK" = 1 ] || export WINETEST_WRITE_WATCH_ONLY=1
 
 # ---- does the patched Wine track through libwritewatch? --------------------
@@ -233,6 +250,45 @@ run_injected() {
     fi
 }
 
+# ---- the ksm suite ----------------------------------------------------------------
+# wine_stop_server WINE: stop this prefix's wineserver and wait for it, keeping
+# the prefix.
+wine_stop_server() {
+    local wineserver
+    wineserver=$(dirname "$1")/wineserver
+    [ -x "$wineserver" ] || wineserver=$(command -v wineserver || true)
+    [ -n "$wineserver" ] || return 0
+    timeout 30 "$wineserver" -k >/dev/null 2>&1 || true
+    timeout 30 "$wineserver" -w >/dev/null 2>&1 || true
+}
+
+# run_ksm RUN: moving_memory.exe with KSM on and the whole Wine mergeable:
+# the prefix's wineserver is stopped, so that the one the program starts
+# (and the prefix's services) inherit the launcher's PR_SET_MEMORY_MERGE;
+# stopped again after, and KSM put back, so the suites that follow run as
+# before. Leaves RUN.log / RUN.rc like wine_run_test, "na" when KSM cannot
+# be had here.
+run_ksm() {
+    local run=$1 dir=$OUT_DIR/ksm wine=${WINE[$1]} why
+    if ! why=$("$dir/with-memory-merge" true 2>&1); then
+        echo "not applicable here: $why" >"$dir/$run.log"
+        echo na >"$dir/$run.rc"
+        return
+    fi
+    if ! moving_memory_on 2>"$dir/$run.moving-memory"; then
+        echo "not applicable here: KSM cannot be switched on ($(tr '\n' ' ' <"$dir/$run.moving-memory"))" >"$dir/$run.log"
+        echo na >"$dir/$run.rc"
+        moving_memory_restore
+        return
+    fi
+    moving_memory_describe >>"$dir/$run.moving-memory"
+    wine_stop_server "$wine"
+    WINETEST_MOVING_MEMORY_KSM=require \
+        wine_run_test "$run" "$dir" "$OWN_TEST_TIMEOUT" "$dir/with-memory-merge" "$wine" "${PROGRAM[ksm]}"
+    wine_stop_server "$wine"
+    moving_memory_restore 2>>"$dir/$run.moving-memory"
+}
+
 # ---- the runs -----------------------------------------------------------------------
 KERNEL_STATUS=2 KERNEL_NOTE=
 for w in "${WINES[@]}"; do
@@ -248,6 +304,7 @@ for w in "${WINES[@]}"; do
         t0=$SECONDS
         case "$suite" in
         inject-*) run_injected "$suite" "$w" ;;
+        ksm) run_ksm "$w" ;;
         *)
             read -r -a program <<<"${PROGRAM[$suite]}"
             limit=$TEST_TIMEOUT
@@ -272,6 +329,18 @@ run_state() {
     124|137) echo "timed out" ;;
     *) [ -n "$(wt_summary_line "$1/$2.log")" ] && echo ok || echo "crashed (exit $rc, no summary line)" ;;
     esac
+}
+
+# ksm_figures LOG: adds moving_memory.c's totals and whether the Wine
+# process and its wineserver were mergeable to the summary.
+ksm_figures() {
+    local totals any server
+    totals=$(sed -n 's/.*moving-memory: //p' "$1" | tail -n 1)
+    [ -n "$totals" ] || return 0
+    any=$(sed -n 's/.*KSM on, ksm_merge_any: \([a-z]*\).*/\1/p' "$1" | tail -n 1)
+    server=$(sed -n 's/.*wineserver ksm_merge_any: \([a-z]*\).*/\1/p' "$1" | tail -n 1)
+    summary+=("$(printf '%-19s %-8s   %s' "" "" "$totals")")
+    summary+=("$(printf '%-19s %-8s   mergeable (ksm_merge_any): Wine process %s, wineserver %s' "" "" "${any:-?}" "${server:-?}")")
 }
 
 # function_lines SOURCE NAME: "first last" line of a C function definition.
@@ -307,6 +376,7 @@ for suite in "${SUITES[@]}"; do
         line=$(wt_summary_line "$dir/$w.log")
         summary+=("$(printf '%-19s %-8s %s (exit %s)' "$suite" "$w" "${line:-$state}" "$(cat "$dir/$w.rc")")")
         [ -f "$dir/$w.target" ] && summary+=("$(printf '%-19s %-8s   failed: %s' "" "" "$(cat "$dir/$w.target")")")
+        [ "$suite" != ksm ] || ksm_figures "$dir/$w.log"
         if [ "$state" != ok ]; then
             summary+=("$(printf '%-19s %-8s   the run: %s' "" "" "$state")")
             # a stock run that did not finish leaves nothing to compare with;
@@ -327,12 +397,16 @@ for suite in "${SUITES[@]}"; do
 
     # A check regressed when it passes under stock and fails or is todo under
     # the patched Wine. A todo_wine check that succeeds under the patched Wine
-    # (Wine counts that as a failure) fixed a Wine bug.
-    awk -F'\t' -v suite="$suite" -v msgs="$dir/messages.tsv" '
+    # (Wine counts that as a failure) fixed a Wine bug. In the ksm suite every
+    # failure under the patched Wine counts (stock Wine 11 fails it: its
+    # own userfaultfd path reports the clean pages KSM merged).
+    strict=0
+    [ "$suite" != ksm ] || strict=1
+    awk -F'\t' -v suite="$suite" -v strict="$strict" -v msgs="$dir/messages.tsv" '
         BEGIN { while ((getline l < msgs) > 0) { split(l, f, "\t"); if (f[2] == "patched") m[f[1]] = f[3] } }
         {
             s = $3; p = $4; sub(/:.*/, "", s); sub(/:.*/, "", p)
-            if (s == "pass" && (p == "FAIL" || p == "todo")) print "regressed\t" suite " " $2 "\t" m[$2]
+            if ((s == "pass" || strict) && (p == "FAIL" || p == "todo")) print "regressed\t" suite " " $2 "\t" m[$2] (s == "pass" ? "" : " (stock: " s ")")
             else if (s == "todo" && p == "FAIL" && index(m[$2], "Test succeeded inside todo block")) print "fixed\t" suite " " $2
         }' "$dir/table.tsv" >"$dir/verdicts.tsv"
     regressions=$((regressions + $(grep -c '^regressed' "$dir/verdicts.tsv" || true)))
