@@ -88,16 +88,30 @@ void KernelTracking::reopen_in_child()
 
 namespace {
 
-// An idempotent uffd request, asked again on a retryable error.
-template <typename Arg>
-ww_status uffd_request(int (*request)(int, void *), int uffd, Arg *arg)
+// An idempotent kernel request (0 or -1 with errno), asked again on a
+// retryable error.
+template <typename Request>
+ww_status retried(Request &&request)
 {
     for (int failures = 0;;) {
-        if (request(uffd, arg) == 0)
+        if (request() == 0)
             return WW_STATUS_SUCCESS;
         if (++failures == kernel_attempts || !retryable_kernel_error(errno))
             return status_from_errno(errno);
     }
+}
+
+template <typename Arg>
+ww_status uffd_request(int (*request)(int, void *), int uffd, Arg *arg)
+{
+    return retried([&] { return request(uffd, arg); });
+}
+
+// madvise with an advice that may be given again (a partial failure leaves
+// part of the range advised).
+ww_status advise(uintptr_t start, uintptr_t end, int advice)
+{
+    return retried([&] { return kernel::madvise(reinterpret_cast<void *>(start), end - start, advice); });
 }
 
 } // namespace
@@ -113,9 +127,9 @@ ww_status KernelTracking::retrack(uintptr_t start, uintptr_t end)
 
 ww_status KernelTracking::track(uintptr_t start, uintptr_t end)
 {
-    if (kernel::madvise(reinterpret_cast<void *>(start), end - start, MADV_NOHUGEPAGE) != 0)
-        return status_from_errno(errno);
-    ww_status status = keep_out_of_ksm(start, end);
+    ww_status status = advise(start, end, MADV_NOHUGEPAGE);
+    if (status == WW_STATUS_SUCCESS)
+        status = keep_out_of_ksm(start, end);
     if (status != WW_STATUS_SUCCESS)
         return status;
     status = retrack(start, end);
@@ -130,9 +144,7 @@ ww_status KernelTracking::keep_out_of_ksm(uintptr_t start, uintptr_t end)
     // all its memory mergeable (PR_SET_MEMORY_MERGE), and undoes merges made
     // before we got here. A kernel built without KSM refuses the advice with
     // EINVAL (found once in open_descriptors): nothing can merge there.
-    if (!unmerge_ranges_ || kernel::madvise(reinterpret_cast<void *>(start), end - start, MADV_UNMERGEABLE) == 0)
-        return WW_STATUS_SUCCESS;
-    return status_from_errno(errno);
+    return unmerge_ranges_ ? advise(start, end, MADV_UNMERGEABLE) : WW_STATUS_SUCCESS;
 }
 
 void KernelTracking::untrack(uintptr_t start, uintptr_t end)
