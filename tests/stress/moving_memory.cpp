@@ -51,6 +51,7 @@ namespace {
 #endif
 constexpr int mpol_mf_move = 1 << 1;
 constexpr size_t huge_page = 2u << 20;
+const char zeros[page] = {};
 
 // ---- what the kernel says happened -------------------------------------------
 
@@ -375,6 +376,28 @@ bool ksm_running() { return read_number("/sys/kernel/mm/ksm/run") == 1; }
 // Pages of this process KSM has merged (-1: the kernel does not say).
 long long ksm_merging_pages() { return read_number("/proc/self/ksm_merging_pages"); }
 
+// Pages of [base, base + pages) that are present, mapped more than once
+// (pagemap bit 63 set, bit 56 "exclusively mapped" clear) and not zero (the
+// shared zero page backs freed pages read since). With no child alive that
+// is what KSM leaves: one page for many identical ones.
+long long shared_pages(const char *base, size_t pages)
+{
+    int fd = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    std::vector<uint64_t> entries(pages);
+    ssize_t want = static_cast<ssize_t>(pages * sizeof(uint64_t));
+    off_t at = static_cast<off_t>(reinterpret_cast<uintptr_t>(base) / page * sizeof(uint64_t));
+    ssize_t got = ::pread(fd, entries.data(), want, at);
+    ::close(fd);
+    if (got != want)
+        return -1;
+    long long shared = 0;
+    for (size_t i = 0; i < pages; ++i)
+        shared += (entries[i] >> 63 & 1) && !(entries[i] >> 56 & 1) && std::memcmp(base + i * page, zeros, page) != 0;
+    return shared;
+}
+
 // An unwatched region of identical pages: proof that KSM works on this
 // process while the watched region is kept out of it.
 struct KsmControl {
@@ -507,7 +530,6 @@ void exact_rounds(Watched &region, Mover &mover, EventLog &log, std::vector<char
             char *expected = &shadow[i * page];
             if (std::memcmp(p, expected, page) == 0)
                 continue;
-            static const char zeros[page] = {};
             if (may_be_zero.count(i) && std::memcmp(p, zeros, page) == 0) {
                 ++totals.freed_zeroed;
                 std::memcpy(expected, p, page);
@@ -730,6 +752,7 @@ int main(int argc, char **argv)
     Totals totals;
     exact_rounds(*region, mover, log, shadow, options.rounds, ksm, totals);
     const long long merging = ksm_merging_pages();
+    const long long watched_merged = shared_pages(region->base(), pages);
     const Counters after = read_vmstat();
 
     const char *name = ww_backend_name(backend);
@@ -791,9 +814,18 @@ int main(int argc, char **argv)
                            said(" MADV_FREE x%lld;", log.frees) + counted(before, after, {"pglazyfree", "pglazyfreed"}));
     traced &= report_event("mem-reset", true, "", log.discards > 0, said(" x%lld", log.discards));
     traced &= report_event("protect", true, "", log.protects > 0, said(" read-only and back x%lld", log.protects));
-    traced &= report_event("ksm", ksm, "KSM is not running (/sys/kernel/mm/ksm/run)", merging > 0,
+    // KSM must have merged on this process. The fault backend lets it merge
+    // watched pages too (a merged clean page stays read-only, so exact); the
+    // kernel backend keeps watched pages out unless the defence is off.
+    const char *defence = std::getenv("WRITEWATCH_KSM_DEFENCE");
+    const bool kept_out = backend == WW_BACKEND_KERNEL && !(defence && std::strcmp(defence, "off") == 0);
+    const bool ksm_reached = kept_out ? merging > 0 && watched_merged == 0 : merging > 0 && watched_merged > 0;
+    traced &= report_event("ksm", ksm, "KSM is not running (/sys/kernel/mm/ksm/run)", ksm_reached,
                            said(" merge-any %lld, pages of this process merged %lld (1024 of them unwatched, identical);",
-                                merge_any, merging) + counted(before, after, {"cow_ksm"}));
+                                merge_any, merging) +
+                               said(kept_out ? " watched pages merged at the end %lld (kept out: must be 0);"
+                                             : " watched pages merged at the end %lld;", watched_merged) +
+                               counted(before, after, {"cow_ksm"}));
 
     const char *program = tracker ? "moving-memory (tracker)" : "moving-memory";
     CHECK_MSG(traced, "an event that should have happened left no trace in the kernel's counters");
