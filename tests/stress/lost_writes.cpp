@@ -25,18 +25,7 @@ int main()
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
     for (unsigned t = 0; t < writers; ++t)
-        threads.emplace_back([&, t] {
-            Rng rng(t + 1);
-            // Each writer sticks to a moving window for a while so that pages get
-            // rewritten soon after being drained (the racy case), then jumps.
-            size_t window = 0;
-            for (uint64_t n = 0; !stop.load(std::memory_order_relaxed); ++n) {
-                if (n % 256 == 0)
-                    window = rng.below(pages);
-                size_t index = (window + rng.below(64)) % pages;
-                checker.write(base, index, rng.next());
-            }
-        });
+        threads.emplace_back([&, t] { windowed_writes(checker, base, pages, t + 1, stop); });
 
     std::vector<void *> buffer(pages);
     Rng rng(99);

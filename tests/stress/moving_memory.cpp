@@ -576,17 +576,8 @@ ConcurrentResult concurrent_phase(Watched &region, Mover &mover, std::vector<cha
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
     for (unsigned t = 0; t < 3; ++t)
-        threads.emplace_back([&, t] {
-            Rng rng(t + 11);
-            size_t window = 0;
-            for (uint64_t n = 0; !stop.load(std::memory_order_relaxed); ++n) {
-                if (n % 256 == 0)
-                    window = rng.below(pages);
-                checker.write(region.base(), (window + rng.below(64)) % pages, rng.next(), shadow.data());
-                if (n % 64 == 0)
-                    std::this_thread::yield();
-            }
-        });
+        threads.emplace_back(
+            [&, t] { windowed_writes(checker, region.base(), pages, t + 11, stop, shadow.data()); });
     threads.emplace_back([&] {
         Rng rng(5);
         const size_t chunk = 128;

@@ -193,6 +193,21 @@ private:
     uint64_t checked_ = 0, duplicates_ = 0, in_flight_reports_ = 0, ambiguous_ = 0, losses_ = 0, impossible_ = 0;
 };
 
+// A writer thread's loop: it sticks to a moving window of 64 pages for a
+// while, so that pages get rewritten soon after being drained (the racy
+// case), then jumps; until stop is set.
+inline void windowed_writes(WriteChecker &checker, char *base, size_t pages, uint64_t seed,
+                            const std::atomic<bool> &stop, char *shadow = nullptr)
+{
+    Rng rng(seed);
+    size_t window = 0;
+    for (uint64_t n = 0; !stop.load(std::memory_order_relaxed); ++n) {
+        if (n % 256 == 0)
+            window = rng.below(pages);
+        checker.write(base, (window + rng.below(64)) % pages, rng.next(), shadow);
+    }
+}
+
 // One count-limited get-and-reset of a watched region: stores at most *count
 // addresses and sets *count; false (having said why) on failure.
 template <typename GetAndReset>
