@@ -24,9 +24,7 @@
 #       --bench-only    the benchmark boot alone, no tests
 #       --install-only  install the packages the selected VMs need, then stop
 #       --build-only    build (or find cached) the selected VMs' kernels and
-#                       mainline's selftests, no packages, no boots: the test
-#                       command runs it in the background at low priority
-#                       while its other stages leave a core idle
+#                       mainline's selftests, no packages, no boots
 #
 # Every VM also runs mainline's mm selftests (lib/selftests.sh); after the
 # VMs, lib/selftests_report.py judges them across the VMs: 6.1-patched must

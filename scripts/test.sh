@@ -117,32 +117,6 @@ if [ -n "${selected[meson]:-}" ]; then
         "$(awk '/^Skipped:/ {print $2}' "$build/test-summary.txt")" "$started"
 fi
 
-# The VM stage's kernels and selftests build in the background, at the
-# lowest CPU and I/O priority, while the stages before it leave a core idle
-# (Wine's tests run mostly on one); the stage waits for them. In its own
-# session, so that an interrupted run takes the whole build down with it.
-export WW_KWORK=${WW_KWORK:-/var/cache/writewatch/kernel}
-vm_build_pid=
-if [ -n "${selected[vms]:-}" ]; then
-    bash kernel-patches/run-vm-tests.sh --install-only ||
-        echo "test.sh: installing the VMs' packages failed; the vms stage will say more" >&2
-    setsid nice -n 19 ionice -c 3 bash kernel-patches/run-vm-tests.sh --build-only > "$build/vm-build.log" 2>&1 &
-    vm_build_pid=$!
-    trap '[ -z "$vm_build_pid" ] || kill -- "-$vm_build_pid" 2>/dev/null' EXIT
-    echo "test.sh: building the VMs' kernels in the background (log: $build/vm-build.log)" >&2
-fi
-# vms_after_background_build: the vms stage, once the background build ended
-# (whatever its status: the stage builds what is missing and says why).
-vms_after_background_build() {
-    if [ -n "$vm_build_pid" ]; then
-        echo "test.sh: waiting for the background kernel builds" >&2
-        wait "$vm_build_pid"
-        echo "test.sh: background kernel builds ended (status $?): $(tail -n 1 "$build/vm-build.log")" >&2
-        vm_build_pid=
-    fi
-    bash kernel-patches/run-vm-tests.sh
-}
-
 stage install bash scripts/check-install.sh "$build"
 stage abi bash scripts/check-abi.sh "$build"
 stage winetest-wine8 \
@@ -174,7 +148,7 @@ fi
 
 stage fault-injection bash scripts/fault-injection.sh
 stage moving-memory bash scripts/moving-memory.sh "$build"
-stage vms vms_after_background_build
+stage vms env WW_KWORK="${WW_KWORK:-/var/cache/writewatch/kernel}" bash kernel-patches/run-vm-tests.sh
 stage readme-links bash scripts/check-readme-links.sh
 
 echo "=== summary" >&2
