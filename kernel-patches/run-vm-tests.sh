@@ -22,9 +22,6 @@
 #                       to $WW_KWORK/vm-NAME-bench.txt. Off by default: the
 #                       test command never runs it.
 #       --bench-only    the benchmark boot alone, no tests
-#       --install-only  install the packages the selected VMs need, then stop
-#       --build-only    build (or find cached) the selected VMs' kernels and
-#                       mainline's selftests, no packages, no boots
 #
 # Every VM also runs mainline's mm selftests (lib/selftests.sh); after the
 # VMs, lib/selftests_report.py judges them across the VMs: 6.1-patched must
@@ -97,7 +94,6 @@ SELECTED=()
 DO_PROJECT=1
 DO_SELFTESTS=1
 DO_BENCH=0 # 1: tests and a benchmark boot; 2: the benchmark boot alone
-PREPARE="" # install or build: that step alone
 RUN_ONE=""
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -111,9 +107,7 @@ while [ $# -gt 0 ]; do
 	--no-selftests) DO_SELFTESTS=0 ;;
 	--bench) DO_BENCH=1 ;;
 	--bench-only) DO_BENCH=2 ;;
-	--install-only) PREPARE=install ;;
-	--build-only) PREPARE=build ;;
-	*) die "unknown argument: $1 (--vm NAME, --patched-only, --stock-only, --no-project, --no-selftests, --bench, --bench-only, --install-only, --build-only)" ;;
+	*) die "unknown argument: $1 (--vm NAME, --patched-only, --stock-only, --no-project, --no-selftests, --bench, --bench-only)" ;;
 	esac
 	shift
 done
@@ -314,32 +308,6 @@ if [ -n "$RUN_ONE" ]; then
 	"vm_$(vm_field "$RUN_ONE" 2)" "$RUN_ONE"
 	exit 0
 fi
-# build_only: every selected built VM's kernel and each arch's selftests,
-# the same calls (and caches) as the boots below use.
-build_only() {
-	local name arch fragments patches f series image status=0
-	for name in "${SELECTED[@]}"; do
-		[ "$(vm_field "$name" 2)" = built ] || continue
-		arch=$(vm_field "$name" 3) fragments="" patches=""
-		for f in $(vm_field "$name" 5); do fragments="$fragments $HERE/kconfig/$f.fragment"; done
-		[ "${WW_DEBUG:-0}" = 1 ] && fragments="$fragments $HERE/kconfig/debug.fragment"
-		series=$(vm_field "$name" 6)
-		[ "$series" = - ] || patches=$(ls "$HERE/$series"/*.patch | sort)
-		log "build-only: $name"
-		(kernel_build image "$(vm_field "$name" 4)" "$arch" "$fragments" "$patches") || status=1
-	done
-	if [ "$DO_SELFTESTS" = 1 ]; then
-		for arch in $(for name in "${SELECTED[@]}"; do vm_field "$name" 3; done | sort -u); do
-			(selftests_build "$arch") || status=1
-		done
-	fi
-	log "build-only: done (status $status)"
-	return $status
-}
-case "$PREPARE" in
-install) install_packages; exit 0 ;;
-build) build_only; exit $? ;;
-esac
 install_packages
 mkdir -p "$RESULTS"
 t_all=$SECONDS
