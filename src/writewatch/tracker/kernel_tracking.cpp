@@ -43,6 +43,10 @@ KernelTracking *KernelTracking::get()
             return nullptr;
         install_fork_handlers(); // a child must reopen the descriptors
         auto *made = new KernelTracking; // lives as long as the process
+        // WRITEWATCH_KSM_DEFENCE=off leaves ranges to KSM: for tests that show
+        // what a kernel does without the defence (a kernel that keeps the bit).
+        const char *defence = std::getenv("WRITEWATCH_KSM_DEFENCE");
+        made->unmerge_ranges_ = !(defence && std::strcmp(defence, "off") == 0) && kernel_has_ksm();
         if (!made->open_descriptors()) {
             delete made;
             return nullptr;
@@ -72,10 +76,6 @@ bool KernelTracking::open_descriptors()
     if (kernel::uffd_api(uffd_.get(), &api) != 0)
         return false;
     pagemap_.reset(kernel::open_pagemap());
-    // WRITEWATCH_KSM_DEFENCE=off leaves ranges to KSM: for tests that show
-    // what a kernel does without the defence (a kernel that keeps the bit).
-    const char *defence = std::getenv("WRITEWATCH_KSM_DEFENCE");
-    unmerge_ranges_ = !(defence && std::strcmp(defence, "off") == 0) && kernel_has_ksm();
     return static_cast<bool>(pagemap_);
 }
 
@@ -143,7 +143,7 @@ ww_status KernelTracking::keep_out_of_ksm(uintptr_t start, uintptr_t end)
     // as written. Unmergeable keeps the range out, also when the process made
     // all its memory mergeable (PR_SET_MEMORY_MERGE), and undoes merges made
     // before we got here. A kernel built without KSM refuses the advice with
-    // EINVAL (found once in open_descriptors): nothing can merge there.
+    // EINVAL (found once, in get()): nothing can merge there.
     return unmerge_ranges_ ? advise(start, end, MADV_UNMERGEABLE) : WW_STATUS_SUCCESS;
 }
 

@@ -27,9 +27,6 @@ public:
     // report 512 pages), out of KSM (a merge drops the uffd-wp bit), every
     // page write-protected: all clean.
     ww_status track(uintptr_t start, uintptr_t end);
-    // MADV_UNMERGEABLE of [start, end); success on a kernel without KSM and
-    // with WRITEWATCH_KSM_DEFENCE=off.
-    ww_status keep_out_of_ksm(uintptr_t start, uintptr_t end);
     // Register again after the host replaced the mapping (a fresh vma has no
     // registration); registering what is registered already changes nothing.
     ww_status retrack(uintptr_t start, uintptr_t end);
@@ -48,6 +45,9 @@ public:
 private:
     KernelTracking() = default;
     bool open_descriptors();
+    // MADV_UNMERGEABLE of [start, end); success on a kernel without KSM and
+    // with WRITEWATCH_KSM_DEFENCE=off.
+    ww_status keep_out_of_ksm(uintptr_t start, uintptr_t end);
 
     UniqueFd uffd_;
     UniqueFd pagemap_;
