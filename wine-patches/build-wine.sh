@@ -115,11 +115,11 @@ log "$WINE_LABEL, $([ "$STOCK" = 1 ] && echo stock || echo "series of ${#SERIES[
 # A recipe whose stock Wine is a distribution's build names it; the others
 # build it (and the patched tree from it).
 if [ "$STOCK" = 1 ] && recipe_stock_tree; then
-    log "ready in $((SECONDS - T0)) s: $("$TREE/wine" --version 2>&1)"
+    tree_ready "$TREE"
     echo "$TREE/wine"
     exit 0
 fi
 recipe_build
 install_library "$LIBRARY_DIR"
-log "ready in $((SECONDS - T0)) s: $("$TREE/wine" --version 2>&1)"
+tree_ready "$TREE"
 echo "$TREE/wine"

@@ -159,7 +159,8 @@ check_tree_version() {
 # the host (no root) they exec the loader and server by their own paths. For a Wine in a Debian root they are scripts that run the
 # loader (or server) there, through a copy of scripts/lib/debian-root.sh kept
 # in the tree, binding /tmp, $HOME, the current directory, $WINEPREFIX, the
-# cache and this checkout at their own paths, with the WINE*, WINETEST*,
+# cache and this checkout at their own paths (those that exist when they
+# run: a launcher may outlive the checkout that wrote it), with the WINE*, WINETEST*,
 # WRITEWATCH*, DISPLAY and LD_LIBRARY_PATH variables passed on. After the
 # loader returns, the script waits for the wineserver of the prefix, so that
 # the server never outlives the mounts it works in. WW_LAUNCH_PREFIX, when
@@ -167,6 +168,7 @@ check_tree_version() {
 write_launchers() {
     local tree=$1 loader=$2 server=$3
     rm -f "$tree/wine" "$tree/wineserver"
+    printf '%s\n%s\n' "$loader" "$server" >"$tree/.ww-launchers"
     if [ -z "${ROOT_DIR:-}" ]; then
         # Scripts, not links: Wine names the loader it starts new processes
         # with after the path it was started by (Debian's is wine64).
@@ -187,8 +189,8 @@ write_launchers() {
 set -u
 die() { echo "\${0##*/}: \$*" >&2; exit 125; }
 source "$tree/debian-root.sh"
-binds=(/tmp "$WORK" "$REPO")
-for dir in "\${HOME:-}" "\$PWD" "\${WINEPREFIX:-}"; do
+binds=()
+for dir in /tmp "$WORK" "$REPO" "\${HOME:-}" "\$PWD" "\${WINEPREFIX:-}"; do
     [ -n "\$dir" ] && [ -d "\$dir" ] && binds+=("\$dir")
 done
 args=()
@@ -209,4 +211,23 @@ root_run "$ROOT_DIR" "\${args[@]}" --cd "\$PWD" -- /bin/sh -c \\
 EOF
         chmod 755 "$tree/$kind"
     done
+}
+
+# rewrite_launchers TREE: TREE's launchers again, for the checkout that runs
+# build-wine.sh now (a cached tree's were written by the checkout that built
+# it, which may be gone).
+rewrite_launchers() {
+    local paths=()
+    mapfile -t paths <"$1/.ww-launchers" 2>/dev/null || die "$1 has no .ww-launchers: remove the tree to rebuild it"
+    [ ${#paths[@]} -eq 2 ] || die "$1/.ww-launchers does not name a loader and a server"
+    write_launchers "$1" "${paths[0]}" "${paths[1]}"
+}
+
+# tree_ready TREE: TREE's launchers rewritten, its wine --version run; dies
+# when it does not run.
+tree_ready() {
+    rewrite_launchers "$1"
+    local version
+    version=$("$1/wine" --version 2>&1) || die "$1/wine --version failed: $version"
+    log "ready in $((SECONDS - T0)) s: $version"
 }
