@@ -7,7 +7,6 @@
 #   - the symbol versions both shared libraries need (objdump -T): no
 #     GLIBC_ above 2.31 and nothing newer than the root's own libc and
 #     libstdc++ define (scripts/check-symbol-versions.sh);
-#   - the same suites again on this host, with the libraries built there;
 #   - the libraries and their headers copied to DIST, which is the last line
 #     printed, ready for a Proton tree (README, "Proton builds").
 #
@@ -83,9 +82,6 @@ if [ $tests = 1 ]; then
         die "meson test failed in the bullseye root (log: $build/meson-logs/testlog.txt)"
     bash scripts/check-symbol-versions.sh --root "$root" "${libs[@]}" ||
         die "the libraries need symbol versions bullseye does not have"
-    log "the same build's suites on this host ($(ldd --version | head -n 1))"
-    meson test -C "$build" --no-rebuild --print-errorlogs --num-processes 2 ||
-        die "meson test of the bullseye build failed on this host (log: $build/meson-logs/testlog.txt)"
 fi
 
 # What a Proton tree takes: the libraries (soname and real file) and headers.

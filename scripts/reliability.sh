@@ -6,7 +6,7 @@
 #      meson b_sanitize) running the stress programs on both backends, and
 #      the Catch2 suite too when WRITEWATCH_SANITIZE=full.
 # Prints "reliability: N passed, N failed, N skipped" as its last line.
-#   WRITEWATCH_FUZZ_SECONDS   fuzzing time per target (default 30, 0 skips)
+#   WRITEWATCH_FUZZ_SECONDS   fuzzing time per target (default 20, 0 skips)
 #   WRITEWATCH_SANITIZE       stress (default) | full | off
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +16,7 @@ source scripts/lib/meson-build.sh
 passed=0 failed=0 skipped=0
 count() { if [ "$1" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi; }
 
-fuzz_seconds=${WRITEWATCH_FUZZ_SECONDS:-30}
+fuzz_seconds=${WRITEWATCH_FUZZ_SECONDS:-20}
 if [ "$fuzz_seconds" -gt 0 ]; then
     bash scripts/fuzz.sh "$fuzz_seconds"
     count $?

@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # The test command's Proton stage: scripts/build-for-proton.sh (the project
 # built and tested in a Debian 11 root with bullseye's toolchain, the symbol
-# versions checked, the suites run again on this host), then the Wine 8.0 +
-# series tree made to load that build's libwritewatch.so.0 (through its
-# ntdll.so's DT_RUNPATH, as a Proton tree would) and the project's
-# write-watch suite, kernel tracking check included, run under it beside
-# stock Wine 8.0.
+# versions checked), then the Wine 8.0 + series tree made to load that
+# build's libwritewatch.so.0 (through its ntdll.so's DT_RUNPATH, as a Proton
+# tree would) and the project's write-watch suite, kernel tracking check
+# included, run under it on this host beside stock Wine 8.0.
 #
 #   scripts/test-proton-build.sh [OUT_DIR]
 #

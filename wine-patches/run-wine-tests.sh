@@ -35,7 +35,7 @@
 # fails there, a patched run crashed or timed out, or a run could not be
 # made; 2 on a setup error.
 # Environment: WINE_BOOT_TIMEOUT (240), WINE_TEST_TIMEOUT (600 s per run of
-# Wine's tests), WINE_OWN_TEST_TIMEOUT (90 s per run of winetest/writewatch.c,
+# Wine's tests), WINE_OWN_TEST_TIMEOUT (60 s per run of winetest/writewatch.c,
 # which takes seconds unless a Wine deadlocks in it).
 set -euo pipefail
 
@@ -55,7 +55,7 @@ INJECT=1
 ONLY=
 OUT_DIR=
 TEST_TIMEOUT=${WINE_TEST_TIMEOUT:-600}
-OWN_TEST_TIMEOUT=${WINE_OWN_TEST_TIMEOUT:-90}
+OWN_TEST_TIMEOUT=${WINE_OWN_TEST_TIMEOUT:-60}
 while [ $# -gt 0 ]; do
     case "$1" in
     --version) VERSION=$2; shift ;;
