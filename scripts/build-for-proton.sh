@@ -10,7 +10,10 @@
 #   - the libraries and their headers copied to DIST, which is the last line
 #     printed, ready for a Proton tree (README, "Proton builds").
 #
-#   scripts/build-for-proton.sh [--no-tests]
+#   scripts/build-for-proton.sh [--no-tests | --root-only]
+#
+# --root-only makes (or finds) the root and stops, installing nothing on
+# this host (the test command makes it ahead of the stage that needs it).
 #
 # Environment: WW_ROOTS (where roots are cached, default
 # /var/cache/writewatch/roots), WW_PROTON_BUILD (the build directory,
@@ -30,19 +33,21 @@ log() { echo "[build-for-proton $(date -u +%H:%M:%S)] $*" >&2; }
 # Everything but the last line goes to stderr.
 exec 3>&1 1>&2
 
-tests=1
+tests=1 root_only=0
 case "${1:-}" in
 "") ;;
 --no-tests) tests=0 ;;
-*) die "unknown argument '$1' (--no-tests)" ;;
+--root-only) root_only=1 ;;
+*) die "unknown argument '$1' (--no-tests, --root-only)" ;;
 esac
 build=${WW_PROTON_BUILD:-$here/build-proton}
 case "$build" in /*) ;; *) build=$here/$build ;; esac
 
-bash scripts/install-deps.sh build debootstrap binutils
+[ "$root_only" = 1 ] || bash scripts/install-deps.sh build debootstrap binutils
 root_ensure bullseye proton g++ pkg-config ninja-build python3 python3-pkg-resources python3-setuptools \
     libfmt-dev catch2 libwine-dev binutils
 root=$ROOT_DIR
+[ "$root_only" = 0 ] || exit 0
 # The checkout, and the build directory's parent when it lies outside it.
 binds=(--bind "$here")
 [[ "$build" == "$here"/* ]] || binds+=(--bind "$(dirname "$build")")

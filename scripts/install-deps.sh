@@ -15,7 +15,7 @@ shift || true
 build=(meson ninja-build pkg-config gcc g++ libfmt-dev catch2 libwine-dev python3)
 main=("${build[@]}" wine wine64 gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64)
 test=("${main[@]}" abigail-tools clang libclang-rt-14-dev linux-source-6.1 qemu-system-x86 busybox-static
-      bc flex bison libelf-dev libssl-dev cpio make xz-utils)
+      bc flex bison libelf-dev libssl-dev cpio make xz-utils debootstrap)
 case "$profile" in
 build) packages=("${build[@]}") ;;
 main) packages=("${main[@]}") ;;

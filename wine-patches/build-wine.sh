@@ -2,7 +2,7 @@
 # Build a Wine with the wine-patches/wine-VERSION series (or without it) and
 # install it as a tree that runs like wine.
 #
-#   wine-patches/build-wine.sh [VERSION] [--stock]
+#   wine-patches/build-wine.sh [VERSION] [--stock | --root-only]
 #
 #   VERSION  8.0 (the default: Debian 12's Wine, built on this host), 10.0
 #            (Debian 13's, built in a Debian 13 root) or 11.0 (the Wine 11.0
@@ -10,6 +10,8 @@
 #            host, 10.0 and 11.0 build on the host, with no root
 #   --stock  the unpatched Wine of that version: Debian's own build for 8.0
 #            and 10.0, the same source built without the series for 11.0
+#   --root-only  only make (or find) the Debian root the version builds in,
+#            installing nothing on this host; prints nothing on stdout
 #
 # Each version is a recipe, wine-VERSION/recipe.sh: where the source comes
 # from, which root it builds in, what to regenerate, what to build, how the
@@ -41,10 +43,12 @@ source "$HERE/lib/build-steps.sh"
 
 VERSION=8.0
 STOCK=0
+ROOT_ONLY=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --stock) STOCK=1 ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    --root-only) ROOT_ONLY=1 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     [0-9]*) VERSION=$1 ;;
     *) die "unknown argument '$1' (VERSION: 8.0, 10.0 or 11.0; --stock)" ;;
     esac
@@ -72,6 +76,13 @@ host_install_packages() {
 }
 
 T0=$SECONDS
+if [ "$ROOT_ONLY" = 1 ]; then
+    [ -n "${ROOT_SUITE:-}" ] && [ "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" != "$ROOT_SUITE" ] ||
+        { log "Wine $VERSION builds in no Debian root on this host"; exit 0; }
+    command -v debootstrap >/dev/null || die "--root-only: no debootstrap on this host"
+    root_ensure "$ROOT_SUITE" wine "${ROOT_PACKAGES[@]}"
+    exit 0
+fi
 stage "packages"
 recipe_packages
 stage_done

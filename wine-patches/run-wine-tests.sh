@@ -19,7 +19,7 @@
 #
 # Usage: wine-patches/run-wine-tests.sh [--version V] [--stock WINE] [--patched WINE]
 #                                       [--all] [--full-sock] [--no-inject] [--suites LIST]
-#                                       [--out DIR]
+#                                       [--stock-from DIR] [--out DIR]
 #   --version V     8.0 (default), 10.0 or 11.0
 #   --stock WINE    the stock Wine (default: build-wine.sh V --stock)
 #   --patched WINE  the patched Wine (default: build-wine.sh V); --loader is
@@ -28,6 +28,11 @@
 #   --full-sock     run the whole ws2_32 sock test (minutes per Wine)
 #   --no-inject     leave out the two fault-injection suites
 #   --suites LIST   only these suites (comma-separated names from above)
+#   --stock-from DIR  the stock Wine's results of an earlier run of this
+#                   script (its --out) with the same stock Wine and tests,
+#                   instead of running the stock Wine again; when DIR lacks
+#                   one of the suites, or its stock Wine was another, the
+#                   stock Wine runs as usual
 #   --out DIR       where the logs go (default: a new directory under /tmp)
 #
 # Exit status: 0 when every check that passes under stock passes under the
@@ -54,6 +59,7 @@ FULL_SOCK=0
 INJECT=1
 ONLY=
 OUT_DIR=
+STOCK_FROM=
 TEST_TIMEOUT=${WINE_TEST_TIMEOUT:-600}
 OWN_TEST_TIMEOUT=${WINE_OWN_TEST_TIMEOUT:-60}
 while [ $# -gt 0 ]; do
@@ -66,6 +72,7 @@ while [ $# -gt 0 ]; do
     --no-inject) INJECT=0 ;;
     --suites) ONLY=$2; shift ;;
     --out) OUT_DIR=$2; shift ;;
+    --stock-from) STOCK_FROM=$2; shift ;;
     -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
@@ -290,9 +297,32 @@ run_ksm() {
 }
 
 # ---- the runs -----------------------------------------------------------------------
+# stock_results_reusable: whether --stock-from has a stock run of every
+# suite, made by the Wine that is the stock one now.
+stock_results_reusable() {
+    local suite
+    [ -n "$STOCK_FROM" ] || return 1
+    [ "$(cat "$STOCK_FROM/stock-version" 2>/dev/null)" = "$("$STOCK_WINE" --version 2>&1)" ] ||
+        { log "stock: $STOCK_FROM is not from this stock Wine: running it"; return 1; }
+    for suite in "${SUITES[@]}"; do
+        [ -f "$STOCK_FROM/$suite/stock.log" ] && [ -f "$STOCK_FROM/$suite/stock.rc" ] ||
+            { log "stock: $STOCK_FROM has no $suite run: running the stock Wine"; return 1; }
+    done
+}
+# Written once the stock runs are all there, for a later --stock-from.
+rm -f "$OUT_DIR/stock-version"
 KERNEL_STATUS=2 KERNEL_NOTE=
 for w in "${WINES[@]}"; do
     wine=${WINE[$w]}
+    if [ "$w" = stock ] && stock_results_reusable; then
+        for suite in "${SUITES[@]}"; do
+            cp "$STOCK_FROM/$suite/stock.log" "$STOCK_FROM/$suite/stock.rc" "$OUT_DIR/$suite/"
+            [ ! -f "$STOCK_FROM/$suite/stock.target" ] || cp "$STOCK_FROM/$suite/stock.target" "$OUT_DIR/$suite/"
+        done
+        cp "$STOCK_FROM/stock-version" "$OUT_DIR/stock-version"
+        log "stock: $(cat "$OUT_DIR/stock-version"); its results of ${SUITES[*]} taken from $STOCK_FROM"
+        continue
+    fi
     log "$w: $("$wine" --version 2>&1); booting a fresh prefix"
     t0=$SECONDS
     wine_boot "$wine" "$OUT_DIR/wineboot-$w.log"
@@ -313,6 +343,7 @@ for w in "${WINES[@]}"; do
         esac
         log "$w: $suite took $((SECONDS - t0)) s, exit $(cat "$OUT_DIR/$suite/$w.rc")"
     done
+    [ "$w" != stock ] || "$STOCK_WINE" --version >"$OUT_DIR/stock-version" 2>&1 || true
     if [ "$w" = patched ]; then
         KERNEL_NOTE=$(check_tracks_through_kernel "$wine" "$OUT_DIR/winetest") && KERNEL_STATUS=0 || KERNEL_STATUS=$?
     fi

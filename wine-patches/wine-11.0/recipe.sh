@@ -16,7 +16,9 @@ WINE11_SHA256=edbd7fd88e751221513afa83a65612e3f5486d1bc7ed9e61302bf18fd624adbb
 # Where the tarball may be: $WW_WINE11_TARBALL, beside the checkout (the
 # development layout), or the machine's shared directory.
 WINE11_TARBALLS=("${WW_WINE11_TARBALL:-}" "$REPO/../shared/wine/wine-11.0.tar.xz" /work/shared/wine/wine-11.0.tar.xz)
-WINE11_CONFIGURE=(--enable-win64 --without-x --without-freetype --disable-win16)
+# Optimised as Wine's default, but without debug information (its -g): no
+# test reads it, and the build spends a good part of its time writing it.
+WINE11_CONFIGURE=(--enable-win64 --without-x --without-freetype --disable-win16 CFLAGS=-O2 CROSSCFLAGS=-O2)
 # What the test programs and a prefix need at run time, found by booting a
 # prefix and running the tests: the loader, the server, the NLS tables; the
 # programs wineboot starts (services, the device and plug-and-play services,
@@ -82,8 +84,9 @@ wine11_stock() {
     rm -rf "$STOCK_TREE.tmp"
     mkdir -p "$build" "$STOCK_TREE.tmp/logs" "$STOCK_TREE.tmp/tests"
     stage "configure Wine 11 (out of tree, in the $ROOT_SUITE root)"
+    # Its answers are kept (config.cache) for the patched source's configure.
     (cd "$build" && logged "$STOCK_TREE.tmp/logs/configure.log" in_build_root \
-        "$WINE11_SRC/configure" "${WINE11_CONFIGURE[@]}")
+        "$WINE11_SRC/configure" --cache-file=config.cache "${WINE11_CONFIGURE[@]}")
     grep -q '^#define HAVE_LINUX_USERFAULTFD_H 1' "$build/include/config.h" ||
         die "configure found no linux/userfaultfd.h: Wine's own kernel write watches would be stubs"
     stage_done
@@ -120,9 +123,11 @@ wine11_patched_ntdll() {
     cp -a "$WINE11_SRC" "$BUILD/src"
     stage_done
     apply_series "$BUILD/src" "${SERIES[@]}"
-    stage "configure the patched source (out of tree)"
+    stage "configure the patched source (out of tree, the stock configure's answers)"
+    cp "$STOCK_TREE/build/config.cache" "$BUILD/build/config.cache" ||
+        die "the stock tree $STOCK_TREE has no config.cache"
     (cd "$BUILD/build" && logged "$BUILD/logs/configure.log" in_build_root \
-        "$BUILD/src/configure" "${WINE11_CONFIGURE[@]}")
+        "$BUILD/src/configure" --cache-file=config.cache "${WINE11_CONFIGURE[@]}")
     # `wine --version` of the patched tree shows the series' key.
     sed -i "s/const char wine_build\\[\\] = \"\\\\1/&, writewatch series $KEY/" "$BUILD/build/Makefile"
     grep -q "writewatch series $KEY" "$BUILD/build/Makefile" ||
