@@ -77,6 +77,19 @@ trim_sock_test() {
     grep -q 'WINETEST_WRITE_WATCH_ONLY' "$file" || die "could not add the write-watch-only branch to $file"
 }
 
+# trim_kernel32_tests SRC: kernel32_test.exe built from virtual.c alone,
+# the one test of it the suites run (`kernel32_test.exe virtual`); its
+# other 35 sources were most of the test programs' build time.
+trim_kernel32_tests() {
+    local file=$1/dlls/kernel32/tests/Makefile.in
+    grep -qx 'SOURCES = virtual.c' "$file" && return 0
+    awk '
+        /^SOURCES *=/ { print "SOURCES = virtual.c"; more = /\\$/; next }
+        more { more = /\\$/; next }
+        { print }' "$file" >"$file.ww" && mv "$file.ww" "$file"
+    grep -qx 'SOURCES = virtual.c' "$file" || die "could not reduce the sources of $file to virtual.c"
+}
+
 # copy_from_system SRC DESTDIR: hard links where the cache shares a file
 # system with SRC (an upgrade of the package replaces its files, the links
 # keep the old ones), copies elsewhere.

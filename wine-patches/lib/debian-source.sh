@@ -47,12 +47,12 @@ debian_prepare() {
             die "could not re-enable dlls/kernel32/tests in configure.ac"
     fi
     trim_sock_test "$SRC"
+    trim_kernel32_tests "$SRC"
     # configure and include/config.h.in are stripped too.
     logged "$BUILD/logs/autoconf.log" in_build_root sh -c 'autoconf && autoheader'
     # makedep stops on any listed file that is missing: give it placeholders.
-    # NLS tables come from the installed Wine (wrc reads locale.nls),
-    # kernel32's stripped generated.c (a test Wine generates) becomes an empty
-    # test, the rest stays empty (those modules are never built here).
+    # NLS tables come from the installed Wine (wrc reads locale.nls), the
+    # rest stays empty (those modules are never built here).
     local dir parent file n=0
     while IFS=$'\t' read -r dir parent file; do
         [ -e "$dir/$file" ] || [ -e "$dir/$parent/$file" ] && continue
@@ -60,7 +60,6 @@ debian_prepare() {
         case "$dir/$file" in
         nls/*.nls) cp "$SYSTEM/usr/share/wine/nls/$file" "$dir/$file" ||
                        die "no $SYSTEM/usr/share/wine/nls/$file to stand in for $dir/$file" ;;
-        dlls/kernel32/tests/generated.c) printf '#include "wine/test.h"\n\n/* stripped by Debian: an empty test stands in */\nSTART_TEST(generated)\n{\n}\n' >"$dir/$file" ;;
         *) : >"$dir/$file" ;;
         esac
         echo "$dir/$file" >>"$BUILD/logs/placeholders.txt"

@@ -51,10 +51,11 @@ wine11_tarball() {
     die "no wine-11.0.tar.xz (looked in: ${WINE11_TARBALLS[*]}; set WW_WINE11_TARBALL)"
 }
 
-# The unpacked source, pristine but for the test-program branch of
-# trim_sock_test; once per tarball.
+# The unpacked source, pristine but for the test programs' trims
+# (trim_sock_test, trim_kernel32_tests); once per tarball and trims.
 wine11_source() {
-    WINE11_SRC=$WORK/wine-11.0-src-${WINE11_SHA256:0:16}
+    WINE11_SRC=$WORK/wine-11.0-src-$({ echo "$WINE11_SHA256"; declare -f trim_sock_test trim_kernel32_tests; } |
+        sha256sum | cut -c1-16)
     [ -f "$WINE11_SRC/.ww-done" ] && return
     local tarball
     tarball=$(wine11_tarball)
@@ -65,6 +66,7 @@ wine11_source() {
     mkdir -p "$WINE11_SRC.tmp"
     tar -xf "$tarball" -C "$WINE11_SRC.tmp" --strip-components=1 || die "could not unpack $tarball"
     trim_sock_test "$WINE11_SRC.tmp"
+    trim_kernel32_tests "$WINE11_SRC.tmp"
     touch "$WINE11_SRC.tmp/.ww-done"
     mv "$WINE11_SRC.tmp" "$WINE11_SRC"
     stage_done
