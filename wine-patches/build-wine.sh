@@ -50,7 +50,7 @@ while [ $# -gt 0 ]; do
     --root-only) ROOT_ONLY=1 ;;
     -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     [0-9]*) VERSION=$1 ;;
-    *) die "unknown argument '$1' (VERSION: 8.0, 10.0 or 11.0; --stock)" ;;
+    *) die "unknown argument '$1' (VERSION: 8.0, 10.0 or 11.0; --stock, --root-only)" ;;
     esac
     shift
 done
@@ -76,9 +76,17 @@ host_install_packages() {
 }
 
 T0=$SECONDS
+# On a host of the recipe's suite the build needs no root: the root's
+# packages go onto the host instead.
+HOST_IS_ROOT_SUITE=0
+if [ -n "${ROOT_SUITE:-}" ] && [ "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" = "$ROOT_SUITE" ]; then
+    HOST_IS_ROOT_SUITE=1
+fi
 if [ "$ROOT_ONLY" = 1 ]; then
-    [ -n "${ROOT_SUITE:-}" ] && [ "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" != "$ROOT_SUITE" ] ||
-        { log "Wine $VERSION builds in no Debian root on this host"; exit 0; }
+    if [ -z "${ROOT_SUITE:-}" ] || [ "$HOST_IS_ROOT_SUITE" = 1 ]; then
+        log "Wine $VERSION builds in no Debian root on this host"
+        exit 0
+    fi
     command -v debootstrap >/dev/null || die "--root-only: no debootstrap on this host"
     root_ensure "$ROOT_SUITE" wine "${ROOT_PACKAGES[@]}"
     exit 0
@@ -87,9 +95,7 @@ stage "packages"
 recipe_packages
 stage_done
 mkdir -p "$WORK"
-# On a host of the recipe's suite the build needs no root: the root's
-# packages go onto the host instead.
-if [ -n "${ROOT_SUITE:-}" ] && [ "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" = "$ROOT_SUITE" ]; then
+if [ "$HOST_IS_ROOT_SUITE" = 1 ]; then
     stage "this host is Debian $ROOT_SUITE: its packages, no root"
     host_install_packages "${ROOT_PACKAGES[@]}"
     stage_done

@@ -17,7 +17,8 @@ WINE11_SHA256=edbd7fd88e751221513afa83a65612e3f5486d1bc7ed9e61302bf18fd624adbb
 # development layout), or the machine's shared directory.
 WINE11_TARBALLS=("${WW_WINE11_TARBALL:-}" "$REPO/../shared/wine/wine-11.0.tar.xz" /work/shared/wine/wine-11.0.tar.xz)
 # Optimised as Wine's default, but without debug information (its -g): no
-# test reads it, and the build spends a good part of its time writing it.
+# test reads it and the build is smaller; it is not faster (1222 objects in
+# 631 s without -g, 640 s with it).
 WINE11_CONFIGURE=(--enable-win64 --without-x --without-freetype --disable-win16 CFLAGS=-O2 CROSSCFLAGS=-O2)
 # What the test programs and a prefix need at run time, found by booting a
 # prefix and running the tests: the loader, the server, the NLS tables; the
