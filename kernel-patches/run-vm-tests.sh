@@ -22,6 +22,13 @@
 #                       to $WW_KWORK/vm-NAME-bench.txt. Off by default: the
 #                       test command never runs it.
 #       --bench-only    the benchmark boot alone, no tests
+#       --packages-only install what the selected VMs need, then stop
+#       --build-only    build what the selected VMs boot (their kernels, the
+#                       selftests, the project for each arch) into the caches,
+#                       installing nothing, then stop: the test command runs
+#                       it in the background while the Wine stages leave a
+#                       core idle (a missing package or a failed build is
+#                       left to the run that boots)
 #
 # Every VM also runs mainline's mm selftests (lib/selftests.sh); after the
 # VMs, lib/selftests_report.py judges them across the VMs: 6.1-patched must
@@ -91,10 +98,12 @@ vm_field() { # NAME COLUMN(1-based): one cell of VM_TABLE
 ALL_VMS=$(echo "$VM_TABLE" | awk -F'|' 'NF > 1 { gsub(/ /, "", $1); print $1 }')
 
 SELECTED=()
+selected_arches() { local name; for name in "${SELECTED[@]}"; do vm_field "$name" 3; done | sort -u; }
 DO_PROJECT=1
 DO_SELFTESTS=1
 DO_BENCH=0 # 1: tests and a benchmark boot; 2: the benchmark boot alone
 RUN_ONE=""
+ONLY_PREPARE="" # packages or build
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--run-one) RUN_ONE=$2; shift ;; # internal: one VM, in its own process
@@ -107,7 +116,9 @@ while [ $# -gt 0 ]; do
 	--no-selftests) DO_SELFTESTS=0 ;;
 	--bench) DO_BENCH=1 ;;
 	--bench-only) DO_BENCH=2 ;;
-	*) die "unknown argument: $1 (--vm NAME, --patched-only, --stock-only, --no-project, --no-selftests, --bench, --bench-only)" ;;
+	--packages-only) ONLY_PREPARE=packages ;;
+	--build-only) ONLY_PREPARE=build ;;
+	*) die "unknown argument: $1 (--vm NAME, --patched-only, --stock-only, --no-project, --no-selftests, --bench, --bench-only, --packages-only, --build-only)" ;;
 	esac
 	shift
 done
@@ -149,7 +160,7 @@ pkg_install() {
 # PKG_PROBLEM_<arch> (empty when all is there).
 install_packages() {
 	local arch name pkgs p
-	for arch in $(for name in "${SELECTED[@]}"; do vm_field "$name" 3; done | sort -u); do
+	for arch in $(selected_arches); do
 		pkgs="ARCH_PACKAGES_$arch[@]"
 		pkgs=("${COMMON_PACKAGES[@]}" "${!pkgs}")
 		[ "$DO_SELFTESTS" = 0 ] || pkgs+=("$SELFTEST_PACKAGE")
@@ -179,8 +190,10 @@ RESULTS=$WORK/results-$RUN_ID
 # threads can crawl under MTTCG (a few hundred writes a second were seen
 # while another build ran); round-robin TCG interleaves the vCPUs and still
 # lets the concurrent-writer check do millions of writes.
-vm_built() {
-	local name=$1 arch pkg fragments="" patches="" f series image want=""
+# vm_kernel NAME: builds (or finds cached) the kernel of a built VM and
+# stores its image path in VM_IMAGE.
+vm_kernel() {
+	local name=$1 arch pkg fragments="" patches="" f series
 	arch=$(vm_field "$name" 3)
 	pkg=$(vm_field "$name" 4)
 	for f in $(vm_field "$name" 5); do fragments="$fragments $HERE/kconfig/$f.fragment"; done
@@ -188,12 +201,19 @@ vm_built() {
 	series=$(vm_field "$name" 6)
 	[ "$series" = - ] || patches=$(ls "$HERE/$series"/*.patch | sort)
 	if [ "$name" = 6.1-patched ] && [ -n "${WW_BZIMAGE:-}" ]; then
-		image=$WW_BZIMAGE
-		K_BUILT="prebuilt $image"
-		log "$name: using prebuilt $image"
+		VM_IMAGE=$WW_BZIMAGE
+		K_BUILT="prebuilt $VM_IMAGE"
+		log "$name: using prebuilt $VM_IMAGE"
 	else
-		kernel_build image "$pkg" "$arch" "$fragments" "$patches"
+		kernel_build VM_IMAGE "$pkg" "$arch" "$fragments" "$patches"
 	fi
+}
+
+vm_built() {
+	local name=$1 arch image want=""
+	arch=$(vm_field "$name" 3)
+	vm_kernel "$name"
+	image=$VM_IMAGE
 	guest_initramfs "$arch"
 	if [ "$DO_BENCH" = 2 ]; then
 		bench_boot "$name" "$arch" "$image" "ww.mode=bench"
@@ -308,7 +328,35 @@ if [ -n "$RUN_ONE" ]; then
 	"vm_$(vm_field "$RUN_ONE" 2)" "$RUN_ONE"
 	exit 0
 fi
+# build_ahead: what --build-only builds, each part in a subshell of its own
+# so that one that fails (it says why) leaves the others to be built.
+build_ahead() {
+	local arch name
+	for arch in $(selected_arches); do
+		( guest_arch_settings "$arch"
+		  mkdir -p "$WORK/$arch"
+		  [ "$DO_SELFTESTS" = 0 ] || selftests_build "$arch"
+		  [ "$DO_PROJECT" = 0 ] || guest_project_build "$arch" >/dev/null ) ||
+			log "build-only: the selftests or the project for $arch failed (the VMs' run will try again)"
+	done
+	for name in "${SELECTED[@]}"; do
+		[ "$(vm_field "$name" 2)" = built ] || continue
+		( vm_kernel "$name" ) || log "build-only: the kernel of $name failed (the VMs' run will try again)"
+	done
+}
+
+if [ "$ONLY_PREPARE" = build ]; then
+	build_ahead
+	exit 0
+fi
 install_packages
+if [ "$ONLY_PREPARE" = packages ]; then
+	for arch in $(selected_arches); do
+		problem="PKG_PROBLEM_$arch"
+		[ -z "${!problem}" ] || log "packages for $arch: ${!problem}"
+	done
+	exit 0
+fi
 mkdir -p "$RESULTS"
 t_all=$SECONDS
 for name in "${SELECTED[@]}"; do

@@ -5,7 +5,12 @@
 #      conformance test, each once per backend (kernel, fault), and the demo;
 #   2. an installed copy used through pkg-config by a plain C program, and the
 #      libraries' exports and ABI against the release's baseline in abi/;
-#   3. the conformance test under real Wine 8 beside the native runs; then
+#   3. reliability: a bounded libFuzzer session and an ASan+UBSan build;
+#      fault injection: every kind of kernel call made to fail, on both
+#      backends; memory that moves under watched regions
+#      (scripts/moving-memory.sh); these count writes per second, so they
+#      run before the background builds below start;
+#   4. the conformance test under real Wine 8 beside the native runs; then
 #      per Wine (wine-patches/run-wine-tests.sh), Wine's own write-watch tests
 #      and ours, fault injection included, under the Wine with the
 #      wine-patches/ series beside the same Wine without it: Debian 12's Wine
@@ -15,10 +20,6 @@
 #      build: the project built and tested in a Debian 11 root with its own
 #      toolchain, its symbol versions checked, and loaded by the patched
 #      Wines (scripts/test-proton-build.sh);
-#   4. reliability: a bounded libFuzzer session and an ASan+UBSan build;
-#      fault injection: every kind of kernel call made to fail, on both
-#      backends; memory that moves under watched regions
-#      (scripts/moving-memory.sh);
 #   5. kernels under qemu (kernel-patches/run-vm-tests.sh): the 6.1 series
 #      and stock Debian 6.1, mainline 6.12, arm64 6.12 with 4K and 16K pages,
 #      the kernel-level test, the project's tests and mainline's mm
@@ -39,14 +40,14 @@ stage_table=(
     "meson|meson suites: Catch2 unit, stress and conformance tests once per backend, the demo, a dlopen"
     "install|meson install into a scratch root, a C program built with pkg-config"
     "abi|exported symbols and abidiff against abi/"
+    "reliability|seeded libFuzzer on both targets, stress programs under ASan+UBSan"
+    "fault-injection|kernel calls made to fail on purpose, both backends"
+    "moving-memory|memory that moves under watched regions (scripts/moving-memory.sh)"
     "winetest-wine8|winetest/writewatch.c under Debian's Wine 8.0 beside the native runs"
     "wine-8.0|Wine 8.0 + series: Wine's tests and ours beside stock Wine 8.0"
     "proton|Proton build: Debian 11 root and toolchain, symbol versions, Wine 8.0 + series loading it"
     "wine-10.0|Wine 10.0 (Debian 13) + series beside Debian 13's Wine 10.0"
     "wine-11.0|Wine 11.0 + series beside Wine 11.0's own userfaultfd path"
-    "reliability|seeded libFuzzer on both targets, stress programs under ASan+UBSan"
-    "fault-injection|kernel calls made to fail on purpose, both backends"
-    "moving-memory|memory that moves under watched regions (scripts/moving-memory.sh)"
     "vms|kernels under qemu: 6.1 patched and stock, 6.12, arm64 4K and 16K, mainline's selftests"
     "readme-links|every relative link in the READMEs leads to a file that exists"
 )
@@ -117,27 +118,62 @@ if [ -n "${selected[meson]:-}" ]; then
         "$(awk '/^Skipped:/ {print $2}' "$build/test-summary.txt")" "$started"
 fi
 
-# The Debian roots the proton and Wine 10/11 stages build in are made in the
-# background while the stages before those run (these leave a core idle
-# much of the time), at the lowest priority, after the meson suites (their
-# stress programs count writes per second). A stage that needs a root still
-# being made waits for it on the root's lock; should the background fail,
-# the stage makes the root itself.
-roots_pid=
-stop_roots_ahead() { [ -z "$roots_pid" ] || kill -- -"$roots_pid" 2>/dev/null || true; }
-if [ -n "${selected[proton]:-}${selected[wine-10.0]:-}${selected[wine-11.0]:-}" ]; then
-    roots_ahead=()
-    [ -z "${selected[proton]:-}" ] || roots_ahead+=("scripts/build-for-proton.sh --root-only")
-    [ -z "${selected[wine-10.0]:-}${selected[wine-11.0]:-}" ] || roots_ahead+=("wine-patches/build-wine.sh 10.0 --root-only")
-    echo "=== the Debian roots, made ahead in the background (log: $build/roots-ahead.log)" >&2
-    setsid nice -n 19 ionice -c 2 -n 7 bash -c 'for c in "$@"; do bash $c || echo "roots-ahead: $c failed"; done' \
-        roots-ahead "${roots_ahead[@]}" </dev/null >"$build/roots-ahead.log" 2>&1 &
-    roots_pid=$!
-    trap stop_roots_ahead EXIT
-fi
-
 stage install bash scripts/check-install.sh "$build"
 stage abi bash scripts/check-abi.sh "$build"
+# The stages that count writes per second run before anything is built in
+# the background.
+if [ -n "${selected[reliability]:-}" ]; then
+    echo "=== stage: reliability" >&2
+    started=$SECONDS
+    bash scripts/reliability.sh 2>&1 | tee "$build/reliability-summary.txt"
+    r_status=${PIPESTATUS[0]}
+    read -r r_ok r_failed r_skipped < <(awk '/^reliability:/ {print $2, $4, $6}' "$build/reliability-summary.txt")
+    counted reliability "$r_status" "${r_ok:-0}" "${r_failed:-1}" "${r_skipped:-0}" "$started"
+fi
+stage fault-injection bash scripts/fault-injection.sh
+stage moving-memory bash scripts/moving-memory.sh "$build"
+
+# What later stages build and the Wine stages do not (the Debian roots of
+# the proton and Wine 10/11 stages, then the VMs' kernels, selftests and
+# cross builds) is made ahead in the background, at the lowest priority,
+# while the Wine stages leave a core idle much of the time. A stage that
+# needs a root still being made waits for it on the root's lock; the vms
+# stage waits for the whole background, and whatever failed there is built
+# again by the stage that needs it.
+kwork=${WW_KWORK:-/var/cache/writewatch/kernel}
+ahead=()
+[ -z "${selected[proton]:-}" ] || ahead+=("scripts/build-for-proton.sh --root-only")
+[ -z "${selected[wine-10.0]:-}${selected[wine-11.0]:-}" ] || ahead+=("wine-patches/build-wine.sh 10.0 --root-only")
+if [ -n "${selected[vms]:-}" ]; then
+    # apt-get runs in the foreground only: the stages install packages too
+    WW_KWORK=$kwork bash kernel-patches/run-vm-tests.sh --packages-only
+    ahead+=("kernel-patches/run-vm-tests.sh --build-only")
+fi
+ahead_pid=
+stop_ahead() { [ -z "$ahead_pid" ] || kill -- -"$ahead_pid" 2>/dev/null || true; }
+if [ ${#ahead[@]} -gt 0 ]; then
+    echo "=== made ahead in the background (log: $build/ahead.log): ${ahead[*]}" >&2
+    # setsid, so that the whole of it can be stopped, also makes it a session
+    # of its own, and with the scheduler's autogroups (on in Debian's
+    # kernels) each session shares the CPUs equally whatever its tasks' nice
+    # values: the session's own nice value is what makes it yield.
+    WW_KWORK=$kwork setsid nice -n 19 ionice -c 2 -n 7 bash -c '
+        [ ! -w /proc/self/autogroup ] || echo 19 > /proc/self/autogroup
+        for c in "$@"; do bash $c || echo "ahead: $c failed"; done' \
+        ahead "${ahead[@]}" </dev/null >"$build/ahead.log" 2>&1 &
+    ahead_pid=$!
+    trap stop_ahead EXIT
+fi
+# vms_stage: waits for the background (the VMs are timed; nothing may run
+# beside them), then boots them
+vms_stage() {
+    if [ -n "$ahead_pid" ] && kill -0 "$ahead_pid" 2>/dev/null; then
+        echo "vms: waiting for what is made ahead (log: $build/ahead.log)" >&2
+        wait "$ahead_pid" || true
+    fi
+    WW_KWORK=$kwork bash kernel-patches/run-vm-tests.sh
+}
+
 stage winetest-wine8 \
     bash scripts/run-winetest.sh --build "$build" --diff-only --out "$build/winetest-report"
 stage wine-8.0 bash wine-patches/run-wine-tests.sh --version 8.0 --out "$build/wine-tests-8.0"
@@ -159,19 +195,7 @@ stage wine-10.0 env WW_LIBRARY="$proton_library" \
 stage wine-11.0 env WW_LIBRARY="$proton_library" \
     bash wine-patches/run-wine-tests.sh --version 11.0 --out "$build/wine-tests-11.0"
 
-# reliability, counted by its own last line
-if [ -n "${selected[reliability]:-}" ]; then
-    echo "=== stage: reliability" >&2
-    started=$SECONDS
-    bash scripts/reliability.sh 2>&1 | tee "$build/reliability-summary.txt"
-    r_status=${PIPESTATUS[0]}
-    read -r r_ok r_failed r_skipped < <(awk '/^reliability:/ {print $2, $4, $6}' "$build/reliability-summary.txt")
-    counted reliability "$r_status" "${r_ok:-0}" "${r_failed:-1}" "${r_skipped:-0}" "$started"
-fi
-
-stage fault-injection bash scripts/fault-injection.sh
-stage moving-memory bash scripts/moving-memory.sh "$build"
-stage vms env WW_KWORK="${WW_KWORK:-/var/cache/writewatch/kernel}" bash kernel-patches/run-vm-tests.sh
+stage vms vms_stage
 stage readme-links bash scripts/check-readme-links.sh
 
 echo "=== summary" >&2
