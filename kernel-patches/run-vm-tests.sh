@@ -6,11 +6,21 @@
 #   6.1-patched     Debian's linux-source-6.1 + the linux-6.1/ series, x86_64
 #   6.1-stock       Debian's own linux-image-6.1.0-N-amd64 (no WP_ASYNC, no
 #                   PAGEMAP_SCAN: the fallback must be chosen)
-#   6.12            Debian's linux-source-6.12 unpatched (mainline ABI), x86_64
-#   arm64-6.12-4k   the same source cross-built for arm64, 4 KiB pages
+#   6.12            Debian's linux-source-6.12 unpatched (mainline ABI), x86_64:
+#                   the reference, KSM's uffd-wp defect included
+#   arm64-6.12-4k   the same source + linux-6.12/ (the KSM fix), cross-built
+#                   for arm64, 4 KiB pages
 #   arm64-6.12-16k  ... with 16 KiB pages
+# The x86_64 guests have two NUMA nodes. In each VM, after those tests, the
+# moving-memory stress (tests/stress/moving_memory.cpp) runs with swap on
+# zram, KSM and a memory cgroup, on each backend the kernel has and through
+# the range tracker, then once more on the kernel backend without the
+# library's KSM defence, and kernel-patches/tests/ksm_uffd_wp checks KSM
+# against uffd-wp: both must show the KSM defect on the kernels the table
+# marks "defect" and must not on the others.
 #
 #   kernel-patches/run-vm-tests.sh [--vm NAME]... [--no-project] [--no-selftests] [--bench | --bench-only]
+#   kernel-patches/run-vm-tests.sh --vm NAME... [--env NAME=VALUE]... --run PROGRAM [ARGS...]
 #       --vm NAME       run this VM (repeatable; default: all of them)
 #       --patched-only  same as --vm 6.1-patched
 #       --stock-only    same as --vm 6.1-stock
@@ -29,6 +39,16 @@
 #                       it in the background while the Wine stages leave a
 #                       core idle (a missing package or a failed build is
 #                       left to the run that boots)
+#       --run PROGRAM [ARGS...]
+#                       boot each --vm with PROGRAM alone (an executable for
+#                       that VM's arch, static or dynamic: the shared
+#                       libraries it needs go in with it, found by its
+#                       runpath and then the system's), swap on zram, KSM,
+#                       THP and a memory cgroup set up as for the stress;
+#                       print its output and exit status. Everything after
+#                       PROGRAM is its arguments. Exit status: the
+#                       program's with one VM, else 0 when it exited 0 on all.
+#       --env NAME=VALUE  (before --run) set in PROGRAM's environment
 #
 # Every VM also runs mainline's mm selftests (lib/selftests.sh); after the
 # VMs, lib/selftests_report.py judges them across the VMs: 6.1-patched must
@@ -77,18 +97,21 @@ source "$HERE/lib/guest.sh"
 source "$HERE/lib/boot.sh"
 
 # ---- the VMs ----------------------------------------------------------------
-# name | kind | arch | kernel source package | config fragments (kconfig/) | patch series dir | huge pages
-# The last column reserves the hugetlb pool of the selftests' hugetlb cases
+# name | kind | arch | kernel source package | config fragments (kconfig/) | patch series dir | huge pages | KSM
+# The huge pages column reserves the hugetlb pool of the selftests' hugetlb cases
 # on the kernel command line: 128 MiB of the guest's 2 GiB, 64 pages of
 # 2 MiB. With 16K pages the PMD size is 32 MiB, and mainline's tests assume
 # 2 MiB hugetlb pages (pagemap_ioctl maps 2 MiB of hugetlb memory): that VM
 # gets 2 MiB pages too, which arm64 makes of contiguous ptes.
+# KSM: "fixed" when the kernel keeps the uffd-wp bit as KSM merges a page
+# (linux-6.1/0009, linux-6.12/0001), "defect" when it is mainline's (x86_64
+# 6.12 stays unpatched: the reference that shows the bug) or Debian's.
 VM_TABLE="
-6.1-patched    | built | x86_64 | linux-source-6.1  | common selftests x86_64 linux-6.1 | linux-6.1 | hugepages=64
-6.1-stock      | stock | x86_64 | -                 | -                                 | -         | hugepages=64
-6.12           | built | x86_64 | linux-source-6.12 | common selftests x86_64           | -         | hugepages=64
-arm64-6.12-4k  | built | arm64  | linux-source-6.12 | common selftests arm64 arm64-4k   | -         | hugepages=64
-arm64-6.12-16k | built | arm64  | linux-source-6.12 | common selftests arm64 arm64-16k  | -         | default_hugepagesz=2M hugepagesz=2M hugepages=64
+6.1-patched    | built | x86_64 | linux-source-6.1  | common selftests memory-events x86_64 numa-x86_64 linux-6.1 | linux-6.1  | hugepages=64 | fixed
+6.1-stock      | stock | x86_64 | -                 | -                                                           | -          | hugepages=64 | defect
+6.12           | built | x86_64 | linux-source-6.12 | common selftests memory-events x86_64 numa-x86_64           | -          | hugepages=64 | defect
+arm64-6.12-4k  | built | arm64  | linux-source-6.12 | common selftests memory-events arm64 arm64-4k               | linux-6.12 | hugepages=64 | fixed
+arm64-6.12-16k | built | arm64  | linux-source-6.12 | common selftests memory-events arm64 arm64-16k              | linux-6.12 | default_hugepagesz=2M hugepagesz=2M hugepages=64 | fixed
 "
 vm_field() { # NAME COLUMN(1-based): one cell of VM_TABLE
 	echo "$VM_TABLE" | awk -F'|' -v n="$1" -v c="$2" '
@@ -104,8 +127,24 @@ DO_SELFTESTS=1
 DO_BENCH=0 # 1: tests and a benchmark boot; 2: the benchmark boot alone
 RUN_ONE=""
 ONLY_PREPARE="" # packages or build
+RUN_PROGRAM=""
+RUN_ARGS=()
+RUN_ENV=()
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--env) [ $# -ge 2 ] && [[ "$2" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "--env needs NAME=VALUE"
+		[[ "$2" != *$'\n'* ]] || die "--env: a value cannot hold a newline"
+		RUN_ENV+=("$2"); shift ;;
+	--run) [ $# -ge 2 ] || die "--run needs a program"
+		RUN_PROGRAM=$2
+		[[ "$RUN_PROGRAM" == */* ]] || RUN_PROGRAM=$(command -v "$RUN_PROGRAM") ||
+			die "--run: no program '$2' in PATH"
+		[ -f "$RUN_PROGRAM" ] && [ -x "$RUN_PROGRAM" ] || die "--run: $RUN_PROGRAM is not an executable file"
+		RUN_PROGRAM=$(readlink -f "$RUN_PROGRAM")
+		shift 2
+		RUN_ARGS=("$@")
+		for a in "${RUN_ARGS[@]}"; do [[ "$a" != *$'\n'* ]] || die "--run: an argument cannot hold a newline"; done
+		break ;;
 	--run-one) RUN_ONE=$2; shift ;; # internal: one VM, in its own process
 	--vm) [ $# -ge 2 ] || die "--vm needs a name (one of: $(echo $ALL_VMS))"
 		vm_field "$2" 1 >/dev/null || die "unknown VM '$2' (one of: $(echo $ALL_VMS))"
@@ -118,10 +157,19 @@ while [ $# -gt 0 ]; do
 	--bench-only) DO_BENCH=2 ;;
 	--packages-only) ONLY_PREPARE=packages ;;
 	--build-only) ONLY_PREPARE=build ;;
-	*) die "unknown argument: $1 (--vm NAME, --patched-only, --stock-only, --no-project, --no-selftests, --bench, --bench-only, --packages-only, --build-only)" ;;
+	*) die "unknown argument: $1 (--vm NAME, --patched-only, --stock-only, --no-project, --no-selftests, --bench, --bench-only, --packages-only, --build-only, --env NAME=VALUE, --run PROGRAM [ARGS...])" ;;
 	esac
 	shift
 done
+if [ -n "$RUN_PROGRAM" ]; then
+	[ ${#SELECTED[@]} -gt 0 ] || die "--run needs the VMs to boot: --vm NAME (one of: $(echo $ALL_VMS))"
+	[ "$DO_BENCH" = 0 ] || die "--run and --bench do not go together"
+	# The user's program alone: no project build, no selftests.
+	DO_PROJECT=0
+	DO_SELFTESTS=0
+elif [ ${#RUN_ENV[@]} -gt 0 ]; then
+	die "--env goes with --run"
+fi
 [ ${#SELECTED[@]} -gt 0 ] || read -r -a SELECTED <<< "$(echo $ALL_VMS)"
 if [ "$DO_PROJECT" = 1 ] && ! { [ -f "$REPO/meson.build" ] && [ -f "$REPO/tests/meson.build" ]; }; then
 	log "no meson project in $REPO: project tests left out"
@@ -220,7 +268,8 @@ vm_built() {
 		return
 	fi
 	[ "$G_PROJECT" = 1 ] && want=kernel
-	boot_vm "$WORK/vm-$name.log" "$arch" "$image" "$G_INITRD" tcg "ww.mode=full $(vm_field "$name" 7)"
+	boot_vm "$WORK/vm-$name.log" "$arch" "$image" "$G_INITRD" tcg \
+		"ww.mode=full ww.ksm=$(vm_field "$name" 8) $(vm_field "$name" 7)"
 	local full_s=$B_SECONDS
 	boot_check "$WORK/vm-$name.log" "$want"
 	local ok=$B_OK passed=$B_PASSED why=$B_WHY
@@ -277,8 +326,11 @@ bench_boot() {
 # vm_stock NAME: Debian's own 6.1 kernel image, which lacks WP_ASYNC and
 # PAGEMAP_SCAN: the kernel-level test checks that they are refused, the
 # project must fall back to the fault backend.
-vm_stock() {
-	local name=$1 dir=$WORK/stock pkg=${WW_STOCK_PKG:-} pattern vmlinuz want=""
+# stock_kernel: Debian's 6.1 image, downloaded and unpacked once; sets
+# STOCK_PKG, STOCK_VMLINUZ and STOCK_EXTRA (a directory for a second
+# initramfs archive holding its zram modules, which Debian builds as modules).
+stock_kernel() {
+	local dir=$WORK/stock pkg=${WW_STOCK_PKG:-} pattern
 	mkdir -p "$dir"
 	# A package downloaded by an earlier run, else the newest one apt knows.
 	[ -n "$pkg" ] || pkg=$(find "$dir" -maxdepth 1 -name 'linux-image-6.1.0-*-amd64_*.deb' -printf '%f\n' |
@@ -300,14 +352,27 @@ vm_stock() {
 			die "dpkg -x of $pkg failed"
 		mv "$dir/root-$pkg.tmp" "$dir/root-$pkg"
 	fi
-	vmlinuz=$(ls "$dir/root-$pkg"/boot/vmlinuz-* | head -1)
+	STOCK_PKG=$pkg
+	STOCK_VMLINUZ=$(ls "$dir/root-$pkg"/boot/vmlinuz-* | head -1)
+	STOCK_EXTRA=$dir/extra
+	rm -rf "$STOCK_EXTRA" && mkdir -p "$STOCK_EXTRA"
+	guest_stock_zram_modules "$dir/root-$pkg" "${STOCK_VMLINUZ##*/vmlinuz-}" "$STOCK_EXTRA"
+}
+
+vm_stock() {
+	local name=$1 pkg vmlinuz want=""
+	stock_kernel
+	pkg=$STOCK_PKG vmlinuz=$STOCK_VMLINUZ
 	guest_initramfs x86_64
+	guest_initrd_with "$G_INITRD" "$STOCK_EXTRA" "$WORK/stock/initramfs.cpio.gz"
+	G_INITRD=$WORK/stock/initramfs.cpio.gz
 	if [ "$DO_BENCH" = 2 ]; then
 		bench_boot "$name" x86_64 "$vmlinuz" "ww.mode=bench quiet"
 		return
 	fi
 	[ "$G_PROJECT" = 1 ] && want=fault
-	boot_vm "$WORK/vm-$name.log" x86_64 "$vmlinuz" "$G_INITRD" tcg "ww.mode=stock quiet $(vm_field "$name" 7)"
+	boot_vm "$WORK/vm-$name.log" x86_64 "$vmlinuz" "$G_INITRD" tcg \
+		"ww.mode=stock quiet ww.ksm=$(vm_field "$name" 8) $(vm_field "$name" 7)"
 	boot_check "$WORK/vm-$name.log" "$want"
 	local ok=$B_OK passed=$B_PASSED why=$B_WHY seconds=$B_SECONDS
 	if [ "$DO_BENCH" = 1 ]; then
@@ -322,10 +387,63 @@ vm_stock() {
 	fi > "$RESULTS/$name"
 }
 
+# vm_run NAME: --run: the VM's kernel with the user's program (and the
+# shared libraries it needs) in a second initramfs archive, memory set up to
+# move as for the stress; its output is printed and its exit status is the
+# verdict.
+vm_run() {
+	local name=$1 kind arch image append="" extra=$WORK/run-extra initrd=$WORK/run.cpio.gz machine want rc
+	kind=$(vm_field "$name" 2)
+	arch=$(vm_field "$name" 3)
+	guest_arch_settings "$arch"
+	machine=$("$G_READELF" -h "$RUN_PROGRAM" 2>/dev/null | sed -n 's/^ *Machine: *//p')
+	case "$arch" in x86_64) want="X86-64" ;; arm64) want="AArch64" ;; esac
+	[[ "$machine" == *"$want"* ]] ||
+		die "$RUN_PROGRAM is not an $arch program (ELF machine: ${machine:-not an ELF file})"
+	rm -rf "$extra" && mkdir -p "$extra/tests/run"
+	if [ "$kind" = stock ]; then
+		stock_kernel
+		image=$STOCK_VMLINUZ
+		append=quiet
+		cp -a "$STOCK_EXTRA/." "$extra/"
+	else
+		vm_kernel "$name"
+		image=$VM_IMAGE
+	fi
+	guest_initramfs "$arch"
+	cp "$RUN_PROGRAM" "$extra/tests/run/"
+	if "$G_READELF" -l "$RUN_PROGRAM" | grep -q 'program interpreter'; then
+		guest_copy_libs "$RUN_PROGRAM" "$extra"
+	fi
+	basename "$RUN_PROGRAM" > "$extra/tests/run/name"
+	: > "$extra/tests/run/args"
+	[ ${#RUN_ARGS[@]} -eq 0 ] || printf '%s\n' "${RUN_ARGS[@]}" > "$extra/tests/run/args"
+	: > "$extra/tests/run/env"
+	[ ${#RUN_ENV[@]} -eq 0 ] || printf '%s\n' "${RUN_ENV[@]}" > "$extra/tests/run/env"
+	guest_initrd_with "$G_INITRD" "$extra" "$initrd"
+	boot_vm "$WORK/vm-$name-run.log" "$arch" "$image" "$initrd" tcg "ww.mode=run $append $(vm_field "$name" 7)"
+	echo "--- $name: $(basename "$RUN_PROGRAM") ${RUN_ARGS[*]}" >&2
+	boot_clean_log "$WORK/vm-$name-run.log" | sed -n '/^WW-MM /p; /^WW-RUN-BEGIN /,/^WW-RUN-END /{/^WW-RUN-/!p}' >&2
+	rc=$(boot_clean_log "$WORK/vm-$name-run.log" | sed -n 's/^WW-RUN-END .* rc=\([0-9]*\)$/\1/p' | tail -n 1)
+	echo "${rc:-125}" > "$RESULTS/$name.rc"
+	if [ -z "$rc" ]; then
+		echo "FAIL (the program did not finish: timeout after ${VM_TIMEOUT} s or a crash; log $WORK/vm-$name-run.log)"
+	elif [ "$rc" = 0 ]; then
+		echo "PASS (exit status 0; log $WORK/vm-$name-run.log)"
+	else
+		echo "FAIL (exit status $rc; log $WORK/vm-$name-run.log)"
+	fi > "$RESULTS/$name"
+	rm -rf "$extra" "$initrd"
+}
+
 # ---- run them ---------------------------------------------------------------
 if [ -n "$RUN_ONE" ]; then
 	die() { printf '%s: %s\n' "${BASH_SOURCE[1]##*/}" "$*" >&2; echo "$*" > "$RESULTS/$RUN_ONE.die"; exit 1; }
-	"vm_$(vm_field "$RUN_ONE" 2)" "$RUN_ONE"
+	if [ -n "$RUN_PROGRAM" ]; then
+		vm_run "$RUN_ONE"
+	else
+		"vm_$(vm_field "$RUN_ONE" 2)" "$RUN_ONE"
+	fi
 	exit 0
 fi
 # build_ahead: what --build-only builds, each part in a subshell of its own
@@ -363,7 +481,7 @@ for name in "${SELECTED[@]}"; do
 	arch=$(vm_field "$name" 3)
 	log "=== vm $name ($(vm_field "$name" 2) kernel, $arch)"
 	# A log left by an earlier run must not stand in for this one's.
-	rm -f "$WORK/vm-$name.log" "$WORK/vm-$name-rr.log"
+	rm -f "$WORK/vm-$name.log" "$WORK/vm-$name-rr.log" "$WORK/vm-$name-run.log"
 	problem="PKG_PROBLEM_$arch"
 	if [ -n "${!problem}" ]; then
 		echo "FAIL (packages for $arch: ${!problem})" > "$RESULTS/$name"
@@ -373,6 +491,8 @@ for name in "${SELECTED[@]}"; do
 		[ "$DO_SELFTESTS" = 1 ] || pass_on+=(--no-selftests)
 		[ "$DO_BENCH" = 1 ] && pass_on+=(--bench)
 		[ "$DO_BENCH" = 2 ] && pass_on+=(--bench-only)
+		for e in "${RUN_ENV[@]}"; do pass_on+=(--env "$e"); done
+		[ -z "$RUN_PROGRAM" ] || pass_on+=(--run "$RUN_PROGRAM" "${RUN_ARGS[@]}")
 		WW_RUN_ID=$RUN_ID bash "$0" --run-one "$name" "${pass_on[@]}" ||
 			log "vm $name: its run stopped with status $?"
 	fi
@@ -391,7 +511,7 @@ overall=0
 # Mainline's selftests, judged across the VMs (6.1-patched against 6.12,
 # with stock 6.1 for the skips): lib/selftests_report.py.
 selftests_verdict=""
-if [ "$DO_SELFTESTS" = 1 ] && [ "$DO_BENCH" != 2 ]; then
+if [ "$DO_SELFTESTS" = 1 ] && [ "$DO_BENCH" != 2 ] && [ -z "$RUN_PROGRAM" ]; then
 	logs=()
 	for name in "${SELECTED[@]}"; do logs+=("$name=$WORK/vm-$name.log"); done
 	python3 "$HERE/lib/selftests_report.py" --out "$WORK/selftests-report.txt" "${logs[@]}" || overall=1
@@ -402,5 +522,9 @@ for name in "${SELECTED[@]}"; do
 	case "$(cat "$RESULTS/$name")" in PASS*) ;; *) overall=1 ;; esac
 done
 [ -z "$selftests_verdict" ] || echo "$selftests_verdict (table: $WORK/selftests-report.txt)"
+# --run on one VM exits with the program's own status.
+if [ -n "$RUN_PROGRAM" ] && [ ${#SELECTED[@]} = 1 ] && [ -f "$RESULTS/${SELECTED[0]}.rc" ]; then
+	overall=$(cat "$RESULTS/${SELECTED[0]}.rc")
+fi
 rm -rf "$RESULTS"
 exit $overall

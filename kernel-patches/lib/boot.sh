@@ -8,7 +8,11 @@
 boot_qemu_command() { # ARCH ACCEL: sets B_QEMU (array) and B_CONSOLE
 	case "$1" in
 	x86_64)
-		B_QEMU=(qemu-system-x86_64 -accel "$2")
+		# Two NUMA nodes of 1 GiB, one vCPU each (the guest has 2 GiB):
+		# move_pages() and NUMA balancing then move watched pages.
+		B_QEMU=(qemu-system-x86_64 -accel "$2"
+			-object memory-backend-ram,id=node0,size=1024M -numa node,nodeid=0,cpus=0,memdev=node0
+			-object memory-backend-ram,id=node1,size=1024M -numa node,nodeid=1,cpus=1,memdev=node1)
 		B_CONSOLE=ttyS0 ;;
 	arm64)
 		B_QEMU=(qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on -accel "$2")
@@ -40,8 +44,9 @@ boot_clean_log() {
 # boot_summaries LOG: one line per test run, "NAME RC SUMMARY", SUMMARY being
 # passed/total from the run's own closing line (pagemap_scan_test: "N passed,
 # N failed, N skipped"; Catch2: "All tests passed (.. in N test cases)" or
-# "test cases: N | N passed | N failed"), its SKIP reason, or the status a
-# refusal check saw.
+# "test cases: N | N passed | N failed"; a kselftest: "# Totals: pass:N
+# fail:N ..."), the moving-memory stress's exact rounds (written, lost,
+# clean pages reported), its SKIP reason, or the status a refusal check saw.
 boot_summaries() {
 	boot_clean_log "$1" | awk '
 	/^WW-BEGIN / { name = $2; sum = ""; next }
@@ -50,6 +55,12 @@ boot_summaries() {
 	/^test cases:/ { t = $3; p = $5; sum = p "/" t }
 	/^SKIP: / { sum = "skipped: " substr($0, 7) }
 	/^exit status [0-9]+ \(77 expected\)/ { sum = "refused with status " $3 }
+	/^# Totals: pass:/ { split($0, tap, /[: ]+/); sum = tap[4] "/" (tap[4] + tap[6] + tap[12]) }
+	/^moving-memory .*: exact rounds / {
+		w = $0; sub(/.*written /, "", w); sub(/,.*/, "", w)
+		l = $0; sub(/.*, lost /, "", l); sub(/,.*/, "", l)
+		c = $0; sub(/.*clean reported /, "", c); sub(/,.*/, "", c)
+		sum = "written " w " lost " l " clean " c }
 	/^WW-RESULT / { rc = $3; sub(/^rc=/, "", rc); print $2, rc, (sum == "" ? "-" : sum); name = "" }'
 }
 

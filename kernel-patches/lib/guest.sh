@@ -51,9 +51,10 @@ guest_fetch_busybox() {
 	echo "$dir/root/bin/busybox"
 }
 
-# guest_project_build ARCH: builds tests/writewatch-tests for ARCH in the
+# guest_project_build ARCH: builds tests/writewatch-tests and the
+# moving-memory stress (tests/stress/stress-moving-memory) for ARCH in the
 # checkout (build-vm, build-vm-arm64): a build tree in the cache would keep
-# building whichever checkout configured it first. Prints the binary's path.
+# building whichever checkout configured it first. Prints the build tree.
 guest_project_build() {
 	local arch=$1 pb=$REPO/build-vm setup_args=()
 	if [ "$arch" != x86_64 ]; then
@@ -67,12 +68,23 @@ guest_project_build() {
 			{ tail -30 "$WORK/$arch/project-meson.log" >&2
 			  die "meson setup of the project for $arch failed (log: $WORK/$arch/project-meson.log)"; }
 	fi
-	ninja -C "$pb" -j"$JOBS" tests/writewatch-tests > "$WORK/$arch/project-ninja.log" 2>&1 ||
+	ninja -C "$pb" -j"$JOBS" tests/writewatch-tests tests/stress/stress-moving-memory \
+		> "$WORK/$arch/project-ninja.log" 2>&1 ||
 		{ tail -30 "$WORK/$arch/project-ninja.log" >&2
 		  die "the project build for $arch failed (log: $WORK/$arch/project-ninja.log)"; }
-	[ -x "$pb/tests/writewatch-tests" ] ||
-		die "guest_project_build: no $pb/tests/writewatch-tests after the build"
-	echo "$pb/tests/writewatch-tests"
+	local t
+	for t in tests/writewatch-tests tests/stress/stress-moving-memory; do
+		[ -x "$pb/$t" ] || die "guest_project_build: no $pb/$t after the build"
+	done
+	echo "$pb"
+}
+
+# guest_add_program BINARY ROOT DIR: BINARY into ROOT/DIR, with the shared
+# libraries it needs.
+guest_add_program() {
+	mkdir -p "$2/$3"
+	cp "$1" "$2/$3/"
+	guest_copy_libs "$1" "$2"
 }
 
 # guest_bench_build BUILDDIR: builds bench/sync_uffd's ww_syncuffd in the
@@ -121,8 +133,45 @@ guest_copy_libs() {
 	done
 }
 
+# guest_initrd_with BASE DIR OUT: OUT is the initramfs BASE followed by DIR
+# packed as a second archive (the kernel unpacks both, the second over the
+# first): what one VM or one --run adds without rebuilding BASE.
+guest_initrd_with() {
+	{ cat "$1" && (cd "$2" && find . | cpio -o -H newc --quiet | gzip -1); } > "$3" ||
+		die "guest_initrd_with: packing $2 after $1 failed"
+}
+
+# guest_stock_zram_modules KERNEL_ROOT KVER DIR: a distribution kernel's zram
+# comes as modules: zram.ko, what modules.dep says it needs, and the lzo
+# compressors zram asks the crypto API for, copied (decompressed) into
+# DIR/lib/modules/ww-zram with the order to load them in (guest/init).
+guest_stock_zram_modules() {
+	local mods=$1/lib/modules/$2 out=$3/lib/modules/ww-zram want=() m d dep order=()
+	[ -f "$mods/modules.dep" ] || die "guest_stock_zram_modules: no $mods/modules.dep"
+	mkdir -p "$out"
+	for m in lzo lzo-rle zram; do
+		dep=$(grep -E "/$m\.ko(\.[a-z]+)?:" "$mods/modules.dep" | head -n 1)
+		[ -n "$dep" ] || continue
+		# "module: deps..." lists what it needs; they load first.
+		for d in $(echo "${dep#*:}" | tr ' ' '\n' | tac) "${dep%%:*}"; do
+			case " ${want[*]} " in *" $d "*) ;; *) want+=("$d") ;; esac
+		done
+	done
+	[ ${#want[@]} -gt 0 ] || { log "the stock kernel has zram built in or not at all" >&2; return 0; }
+	for m in "${want[@]}"; do
+		local name=${m##*/}
+		case "$name" in
+		*.ko.xz) xz -dc "$mods/$m" > "$out/${name%.xz}"; name=${name%.xz} ;;
+		*.ko.zst) zstd -qdc "$mods/$m" > "$out/${name%.zst}"; name=${name%.zst} ;;
+		*.ko) cp "$mods/$m" "$out/$name" ;;
+		esac || die "guest_stock_zram_modules: cannot copy $m"
+		order+=("$name")
+	done
+	printf '%s\n' "${order[@]}" > "$out/order"
+}
+
 guest_initramfs() {
-	local arch=$1 dir=$WORK/$1 root project_bin=""
+	local arch=$1 dir=$WORK/$1 root project_build=""
 	G_INITRD=$dir/initramfs.cpio.gz
 	# Once per run (the VMs run in subshells, so the mark is a file).
 	if [ -f "$dir/built-in-run-$RUN_ID" ]; then
@@ -147,17 +196,14 @@ guest_initramfs() {
 	fi
 	G_PROJECT=0
 	if [ "$DO_PROJECT" = 1 ]; then
-		project_bin=$(guest_project_build "$arch")
-		cp "$project_bin" "$root/tests/"
-		guest_copy_libs "$project_bin" "$root"
+		project_build=$(guest_project_build "$arch")
+		guest_add_program "$project_build/tests/writewatch-tests" "$root" tests
+		guest_add_program "$project_build/tests/stress/stress-moving-memory" "$root" tests
 		G_PROJECT=1
 	fi
 	G_BENCH=0
 	if [ "${DO_BENCH:-0}" != 0 ] && [ "$G_PROJECT" = 1 ] && [ "$arch" = x86_64 ]; then
-		local bench_bin
-		bench_bin=$(guest_bench_build "$(dirname "$(dirname "$project_bin")")")
-		cp "$bench_bin" "$root/tests/"
-		guest_copy_libs "$bench_bin" "$root"
+		guest_add_program "$(guest_bench_build "$project_build")" "$root" tests
 		echo "${WW_BENCH_ARGS:---quick}" > "$root/tests/bench-args"
 		G_BENCH=1
 	fi

@@ -20,20 +20,27 @@
 #   cow              copy-on-write after fork, pins, THP, hugetlb (the
 #                    do_wp_page path that async uffd-wp enters)
 #   mremap_test      page tables moved with their entries (markers included)
+# And ours, in their style: ksm_uffd_wp (kernel-patches/tests/ksm_uffd_wp.c),
+# KSM merging write-protected pages must keep them write-protected: it
+# fails on mainline and Debian's kernels, passes with the KSM patch
+# (guest/init judges it by the VM's KSM column).
 # Left out: khugepaged (collapse policy; uffd-unit-tests' minor-collapse
 # covers the one check the series adds, and 6.12's copy does not compile:
 # KSFT_SKIP undeclared), protection_keys and mdwe_test (pkeys and exec
 # protection, untouched), ksm, migration (needs two NUMA nodes), the hugetlb
 # programs (hugetlb faults beyond uffd-wp, untouched), gup_longterm.
 SELFTEST_PACKAGE=linux-source-6.12
-SELFTEST_PROGRAMS_x86_64="pagemap_ioctl uffd-unit-tests uffd-stress soft-dirty mkdirty cow mremap_test"
-SELFTEST_PROGRAMS_arm64="pagemap_ioctl uffd-unit-tests uffd-stress mkdirty cow mremap_test"
+SELFTEST_PROGRAMS_x86_64="pagemap_ioctl uffd-unit-tests uffd-stress soft-dirty mkdirty cow mremap_test ksm_uffd_wp"
+SELFTEST_PROGRAMS_arm64="pagemap_ioctl uffd-unit-tests uffd-stress mkdirty cow mremap_test ksm_uffd_wp"
 SELFTEST_LIB_SCRIPT=${BASH_SOURCE[0]}
+SELFTEST_OURS=$(cd "$(dirname "$SELFTEST_LIB_SCRIPT")/../tests" && pwd)/ksm_uffd_wp.c
 
-# selftests_sources PROGRAM: the .c files of one program (relative to mm/).
+# selftests_sources PROGRAM: the .c files of one program (relative to mm/,
+# or absolute for ours).
 selftests_sources() {
 	case "$1" in
 	uffd-unit-tests|uffd-stress) echo "$1.c uffd-common.c vm_util.c thp_settings.c" ;;
+	ksm_uffd_wp) echo "$SELFTEST_OURS vm_util.c" ;;
 	*) echo "$1.c vm_util.c thp_settings.c" ;;
 	esac
 }
@@ -42,7 +49,8 @@ selftests_build() {
 	local arch=$1 version key out src mm karch cc programs p
 	version=$(dpkg-query -W -f='${Version}' "$SELFTEST_PACKAGE") ||
 		die "selftests_build: $SELFTEST_PACKAGE is not installed"
-	key=$({ echo "$SELFTEST_PACKAGE $version $arch"; cat "$SELFTEST_LIB_SCRIPT"; } | sha256sum | cut -c1-16)
+	key=$({ echo "$SELFTEST_PACKAGE $version $arch"; cat "$SELFTEST_LIB_SCRIPT" "$SELFTEST_OURS"; } |
+		sha256sum | cut -c1-16)
 	out=$WORK/selftests-$arch-$key
 	ST_DIR=$out/bin
 	[ -f "$out/.ww-done" ] && { log "cached selftests for $arch: $ST_DIR" >&2; return; }
@@ -74,7 +82,8 @@ selftests_build() {
 		for f in $(selftests_sources "$p"); do
 			# The edited copy is compiled by its bare name, as the
 			# Makefile does: pagemap_ioctl opens files named after __FILE__.
-			if [ -f "$out/src/$f" ]; then files+=("$f"); else files+=("$mm/$f"); fi
+			if [[ "$f" == /* ]]; then files+=("$f")
+			elif [ -f "$out/src/$f" ]; then files+=("$f"); else files+=("$mm/$f"); fi
 		done
 		(cd "$out/src" && "$cc" -Wall -O2 -static -U_FORTIFY_SOURCE -I"$out/src" -I"$mm" \
 			-isystem "$out/hdr/usr/include" -isystem "$src/tools/include/uapi" \

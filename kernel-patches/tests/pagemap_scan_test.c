@@ -29,6 +29,7 @@
 #include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -918,6 +919,176 @@ static double now(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
+/* ---- what mainline fixed after 6.7 -----------------------------------------
+ * One check per fix that user space can see (REFERENCES.md, "Known kernel
+ * fixes"), so that the 6.1 series is held to them too:
+ *   fix.swapped_*     6.9 "uffd-wp confusion in pagemap_scan_pmd_entry": the
+ *                     fast path read a swap entry's uffd-wp bit with the
+ *                     present-pte accessor, so a swapped-out page could be
+ *                     taken for written or for protected (needs swap);
+ *   fix.close_*       6.9 (CVE-2024-36881): closing the userfaultfd must
+ *                     take its write protection (markers included) away;
+ *   fix.vec_len_wrap  6.12: vec_len * sizeof(struct page_region) wrapped in
+ *                     the argument check, so a huge vec_len passed it;
+ *   fix.huge_zero_*   6.16: the huge zero page is PAGE_IS_PFNZERO too.
+ * Not checkable from user space: the young/dirty bits the 6.9 fast path
+ * could lose while write-protecting (a race with the MMU setting them). */
+static int swap_is_on(void)
+{
+	FILE *f = fopen("/proc/swaps", "r");
+	char line[256];
+	int lines = 0;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		lines++;
+	fclose(f);
+	return lines > 1;
+}
+
+static uint64_t pagemap_entry(void *p)
+{
+	uint64_t e = 0;
+	if (pread(pagemap_fd, &e, sizeof(e), (uintptr_t)p / PS * sizeof(e)) != sizeof(e))
+		return 0;
+	return e;
+}
+#define PM_ENTRY_UFFD_WP (1ULL << 57)
+#define PM_ENTRY_SWAP (1ULL << 62)
+
+static void test_fix_swapped(void)
+{
+	if (!swap_is_on()) {
+		skip("fix.swapped_protected_not_written", "no swap is on");
+		return;
+	}
+	enum { N = 8 };
+	char *m = map_anon(N * PS, 16 * PS);
+	struct page_region vec[N];
+	if (!m || uffd_register_wp(uffd, m, N * PS)) {
+		check(0, "fix.swapped_register", "errno %d", errno);
+		return;
+	}
+	memset(m, 7, N * PS);
+	wp_all(m, N * PS);
+	m[3 * PS] = 8; /* page 3 written after the reset */
+	if (madvise(m, N * PS, MADV_PAGEOUT) ||
+	    !(pagemap_entry(m) & PM_ENTRY_SWAP) || !(pagemap_entry(m + 3 * PS) & PM_ENTRY_SWAP)) {
+		skip("fix.swapped_protected_not_written", "MADV_PAGEOUT did not swap the pages out");
+		munmap(m, N * PS);
+		return;
+	}
+	struct scan fast = { .mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN, .vec = vec, .vec_len = N };
+	long r = do_scan(m, m + N * PS, &fast);
+	check(r == 1 && region_is(&vec[0], m, 3, 4), "fix.swapped_fast_path_exact",
+	      "got %ld %s", r, fmt_regions(vec, r, m));
+	struct scan generic = { .mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN | PAGE_IS_SWAPPED,
+				.vec = vec, .vec_len = N };
+	r = do_scan(m, m + N * PS, &generic);
+	check(r == 1 && region_is(&vec[0], m, 3, 4) &&
+	      vec[0].categories == (PAGE_IS_WRITTEN | PAGE_IS_SWAPPED),
+	      "fix.swapped_generic_path_exact", "got %ld %s", r, fmt_regions(vec, r, m));
+	/* Get-and-reset on the swapped pages, then a write: exactly that page. */
+	struct scan reset = { .flags = PM_SCAN_WP_MATCHING, .mask = PAGE_IS_WRITTEN,
+			      .ret = PAGE_IS_WRITTEN, .vec = vec, .vec_len = N };
+	r = do_scan(m, m + N * PS, &reset);
+	long r2 = do_scan(m, m + N * PS, &fast);
+	check(r == 1 && region_is(&vec[0], m, 3, 4) && r2 == 0, "fix.swapped_get_and_reset",
+	      "got %ld then %ld", r, r2);
+	m[5 * PS] = 9; /* swaps page 5 in and writes it */
+	r = do_scan(m, m + N * PS, &fast);
+	check(r == 1 && region_is(&vec[0], m, 5, 6) && m[3 * PS] == 8 && m[0] == 7,
+	      "fix.swapped_then_written_exact", "got %ld %s", r, fmt_regions(vec, r, m));
+	munmap(m, N * PS);
+}
+
+static void test_fix_close(void)
+{
+	enum { N = 16 };
+	char *m = map_anon(N * PS, 16 * PS);
+	int fd = uffd_open(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED, NULL);
+	if (!m || fd < 0 || uffd_register_wp(fd, m, N * PS)) {
+		check(0, "fix.close_setup", "fd %d errno %d", fd, errno);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	m[0] = 1; /* one present page; the others stay unpopulated (markers) */
+	struct pm_scan_arg a = { .size = sizeof(a), .flags = PM_SCAN_WP_MATCHING,
+				 .start = (uintptr_t)m, .end = (uintptr_t)m + N * PS,
+				 .category_mask = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_WRITTEN };
+	long r = raw_scan(&a);
+	int protected = (pagemap_entry(m) & PM_ENTRY_UFFD_WP) && (pagemap_entry(m + 9 * PS) & PM_ENTRY_UFFD_WP);
+	close(fd);
+	int left = 0;
+	for (int i = 0; i < N; i++)
+		left += !!(pagemap_entry(m + i * PS) & PM_ENTRY_UFFD_WP);
+	check(r >= 0 && protected && left == 0, "fix.close_unprotects",
+	      "scan %ld, protected before %d, pages still uffd-wp after close %d", r, protected, left);
+	/* Writing the pages must just work (a child: a stale marker may SIGBUS). */
+	pid_t child = fork();
+	if (child == 0) {
+		for (int i = 0; i < N; i++)
+			m[i * PS] = 2;
+		_exit(0);
+	}
+	int status = -1;
+	waitpid(child, &status, 0);
+	check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "fix.close_pages_writable",
+	      "child status 0x%x", status);
+	munmap(m, N * PS);
+}
+
+static void test_fix_vec_len_wrap(void)
+{
+	char *m = map_anon(16 * PS, 16 * PS);
+	struct page_region vec[4];
+	m[0] = 1;
+	/* 2^61 entries of 24 bytes: the byte count wraps to 0. */
+	struct pm_scan_arg a = { .size = sizeof(a), .start = (uintptr_t)m, .end = (uintptr_t)m + 16 * PS,
+				 .vec = (uintptr_t)vec, .vec_len = 1ULL << 61,
+				 .category_mask = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_WRITTEN };
+	long r = raw_scan(&a);
+	check(r == -EFAULT || r == -EINVAL, "fix.vec_len_wrap_refused", "got %ld", r);
+	/* An end that rounds up past the top of the address space. */
+	struct pm_scan_arg b = { .size = sizeof(b), .start = (uintptr_t)m, .end = ~0ULL - 5,
+				 .category_mask = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_WRITTEN };
+	r = raw_scan(&b);
+	check(r == -EFAULT || r == -EINVAL, "fix.end_wrap_refused", "got %ld", r);
+	munmap(m, 16 * PS);
+}
+
+static void test_fix_huge_zero(void)
+{
+	if (!thp_usable()) {
+		skip("fix.huge_zero_pfnzero", "THP disabled");
+		return;
+	}
+	char *m = map_anon(HPS, HPS);
+	struct page_region vec[4];
+	madvise(m, HPS, MADV_HUGEPAGE);
+	volatile char c = m[0]; /* a read fault: the huge zero page, where the kernel uses it */
+	(void)c;
+	struct scan s = { .mask = PAGE_IS_PRESENT, .ret = PAGE_IS_PRESENT | PAGE_IS_HUGE | PAGE_IS_PFNZERO,
+			  .vec = vec, .vec_len = 4 };
+	long r = do_scan(m, m + HPS, &s);
+	if (!(r == 1 && (vec[0].categories & PAGE_IS_HUGE))) {
+		skip("fix.huge_zero_pfnzero", "no huge zero page mapped (use_zero_page off?)");
+	} else {
+		check(region_is(&vec[0], m, 0, HPN) && (vec[0].categories & PAGE_IS_PFNZERO),
+		      "fix.huge_zero_pfnzero", "got %s", fmt_regions(vec, r, m));
+	}
+	munmap(m, HPS);
+}
+
+static void test_mainline_fixes(void)
+{
+	test_fix_swapped();
+	test_fix_close();
+	test_fix_vec_len_wrap();
+	test_fix_huge_zero();
+}
+
 /* Informational: cost of first writes to protected and to fresh pages. */
 static void time_faults(void)
 {
@@ -1093,6 +1264,7 @@ int main(int argc, char **argv)
 			test_thp();
 			test_shmem();
 			test_file();
+			test_mainline_fixes();
 			time_faults();
 			test_concurrent(secs);
 		}
