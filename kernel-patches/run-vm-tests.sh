@@ -162,7 +162,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 if [ -n "$RUN_PROGRAM" ]; then
-	[ ${#SELECTED[@]} -gt 0 ] || die "--run needs the VMs to boot: --vm NAME (one of: $(echo $ALL_VMS))"
+	[ ${#SELECTED[@]} -gt 0 ] || [ -n "$RUN_ONE" ] ||
+		die "--run needs the VMs to boot: --vm NAME (one of: $(echo $ALL_VMS))"
 	[ "$DO_BENCH" = 0 ] || die "--run and --bench do not go together"
 	# The user's program alone: no project build, no selftests.
 	DO_PROJECT=0
