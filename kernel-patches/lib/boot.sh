@@ -9,13 +9,15 @@ boot_qemu_command() { # ARCH ACCEL: sets B_QEMU (array) and B_CONSOLE
 	case "$1" in
 	x86_64)
 		# Two NUMA nodes of 1 GiB, one vCPU each (the guest has 2 GiB):
-		# move_pages() and NUMA balancing then move watched pages.
-		B_QEMU=(qemu-system-x86_64 -accel "$2"
+		# move_pages() and NUMA balancing then move watched pages. One
+		# socket per vCPU: two cores of one socket share a last-level
+		# cache, which the kernel warns about across nodes.
+		B_QEMU=(qemu-system-x86_64 -accel "$2" -smp 2,sockets=2,cores=1,threads=1
 			-object memory-backend-ram,id=node0,size=1024M -numa node,nodeid=0,cpus=0,memdev=node0
 			-object memory-backend-ram,id=node1,size=1024M -numa node,nodeid=1,cpus=1,memdev=node1)
 		B_CONSOLE=ttyS0 ;;
 	arm64)
-		B_QEMU=(qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on -accel "$2")
+		B_QEMU=(qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on -accel "$2" -smp 2)
 		B_CONSOLE=ttyAMA0 ;;
 	*) die "boot_qemu_command: unknown arch '$1'" ;;
 	esac
@@ -29,7 +31,7 @@ boot_vm() {
 	local out=$1 arch=$2 kernel=$3 initrd=$4 accel=$5 append=$6 t0=$SECONDS
 	boot_qemu_command "$arch" "$accel"
 	log "booting $(basename "$out" .log) ($arch, $kernel, -accel $accel), serial log: $out"
-	timeout "$VM_TIMEOUT" "${B_QEMU[@]}" -nographic -no-reboot -smp 2 -m 2048 \
+	timeout "$VM_TIMEOUT" "${B_QEMU[@]}" -nographic -no-reboot -m 2048 \
 		-kernel "$kernel" -initrd "$initrd" \
 		-append "console=$B_CONSOLE panic=-1 ww.secs=$CONCURRENT_SECONDS $append" \
 		< /dev/null > "$out" 2>&1 || true
