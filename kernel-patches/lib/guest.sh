@@ -147,7 +147,9 @@ guest_initrd_with() {
 # DIR/lib/modules/ww-zram with the order to load them in (guest/init).
 guest_stock_zram_modules() {
 	local mods=$1/lib/modules/$2 out=$3/lib/modules/ww-zram want=() m d dep order=()
-	[ -f "$mods/modules.dep" ] || die "guest_stock_zram_modules: no $mods/modules.dep"
+	# A kernel package leaves modules.dep to depmod at installation.
+	[ -f "$mods/modules.dep" ] || depmod -b "$1" "$2" ||
+		die "guest_stock_zram_modules: no $mods/modules.dep and depmod -b $1 $2 failed"
 	mkdir -p "$out"
 	for m in lzo lzo-rle zram; do
 		dep=$(grep -E "/$m\.ko(\.[a-z]+)?:" "$mods/modules.dep" | head -n 1)
