@@ -152,7 +152,8 @@ guest_stock_zram_modules() {
 		die "guest_stock_zram_modules: no $mods/modules.dep and depmod -b $1 $2 failed"
 	mkdir -p "$out"
 	for m in lzo lzo-rle zram; do
-		dep=$(grep -E "/$m\.ko(\.[a-z]+)?:" "$mods/modules.dep" | head -n 1)
+		# Not a module (built in, or absent): nothing to load.
+		dep=$(grep -E "/$m\.ko(\.[a-z]+)?:" "$mods/modules.dep" | head -n 1) || continue
 		[ -n "$dep" ] || continue
 		# "module: deps..." lists what it needs; they load first.
 		for d in $(echo "${dep#*:}" | tr ' ' '\n' | tac) "${dep%%:*}"; do
