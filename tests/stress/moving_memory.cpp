@@ -415,6 +415,11 @@ struct KsmControl {
         madvise(base, size, MADV_MERGEABLE); // for kernels before PR_SET_MEMORY_MERGE
         for (size_t i = 0; i < pages; ++i)
             std::memset(base + i * page, 0x33, page);
+        // Locked in memory: written once, these pages are the coldest of the
+        // process, and the memory cgroup's reclaim would swap them out before
+        // KSM's two scans (it merges only pages in memory). KSM merges
+        // locked pages.
+        mlock(base, size);
     }
     ~KsmControl()
     {
