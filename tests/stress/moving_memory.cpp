@@ -421,6 +421,14 @@ struct KsmControl {
         // locked pages.
         mlock(base, size);
     }
+    // A read of every page. NUMA balancing makes cold PTEs PROT_NONE, and
+    // 6.1's KSM does not look through those (its follow_page() refuses them)
+    // until a fault restores them: reading them is that fault.
+    void touch() const
+    {
+        for (size_t at = 0; base && at < size; at += page)
+            (void)*static_cast<volatile const char *>(base + at);
+    }
     ~KsmControl()
     {
         if (base)
@@ -463,7 +471,7 @@ struct Totals {
 
 // Rounds with one thread: reset, write a known set, move the memory, compare.
 void exact_rounds(Watched &region, Mover &mover, EventLog &log, std::vector<char> &shadow, int rounds,
-                  bool ksm, Totals &totals)
+                  bool ksm, const KsmControl &control, Totals &totals)
 {
     const size_t pages = region.pages();
     Rng rng(7);
@@ -521,8 +529,10 @@ void exact_rounds(Watched &region, Mover &mover, EventLog &log, std::vector<char
         mover.page_out(freed, 16); // lazily freed pages are dropped on reclaim
         if (region.protect_round_trip(random_chunk(), chunk))
             ++log.protects;
-        if (ksm)
+        if (ksm) {
+            control.touch();
             std::this_thread::sleep_for(std::chrono::milliseconds(150)); // KSM scans and merges
+        }
         mover.page_out(random_chunk(), chunk);
 
         // Half the rounds read the written state while pages are out, half
@@ -747,6 +757,15 @@ int main(int argc, char **argv)
                     (unsigned)GetLastError(), (unsigned)registered);
         return 1;
     }
+    // Whether the library keeps watched pages out of KSM here: the kernel
+    // backend does, unless its defence is off (WRITEWATCH_KSM_DEFENCE=off).
+    const char *defence = std::getenv("WRITEWATCH_KSM_DEFENCE");
+    const bool kept_out = backend == WW_BACKEND_KERNEL && !(defence && std::strcmp(defence, "off") == 0);
+    // Before PR_SET_MEMORY_MERGE (kernels before 6.4) nothing made the
+    // VirtualAlloc'd region mergeable; where the library leaves it to KSM,
+    // the program asks for it itself, as merge-any would have.
+    if (!merge_any && !kept_out && !tracker)
+        madvise(region->base(), pages * page, MADV_MERGEABLE);
     const Counters after_fill = read_vmstat();
     std::vector<char> shadow(pages * page, static_cast<char>(same_byte));
     CHECK_MSG(region->reset_all(), "the first reset failed");
@@ -758,7 +777,7 @@ int main(int argc, char **argv)
     const double seconds = budget(options.seconds);
     ConcurrentResult concurrent = concurrent_phase(*region, mover, shadow, seconds);
     Totals totals;
-    exact_rounds(*region, mover, log, shadow, options.rounds, ksm, totals);
+    exact_rounds(*region, mover, log, shadow, options.rounds, ksm, control, totals);
     const long long merging = ksm_merging_pages();
     const long long watched_merged = shared_pages(region->base(), pages);
     const Counters after = read_vmstat();
@@ -825,8 +844,6 @@ int main(int argc, char **argv)
     // KSM must have merged on this process. The fault backend lets it merge
     // watched pages too (a merged clean page stays read-only, so exact); the
     // kernel backend keeps watched pages out unless the defence is off.
-    const char *defence = std::getenv("WRITEWATCH_KSM_DEFENCE");
-    const bool kept_out = backend == WW_BACKEND_KERNEL && !(defence && std::strcmp(defence, "off") == 0);
     const bool ksm_reached = kept_out ? merging > 0 && watched_merged == 0 : merging > 0 && watched_merged > 0;
     traced &= report_event("ksm", ksm, "KSM is not running (/sys/kernel/mm/ksm/run)", ksm_reached,
                            said(" merge-any %lld, pages of this process merged %lld (1024 of them unwatched, identical);",
