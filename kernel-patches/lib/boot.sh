@@ -59,7 +59,7 @@ boot_summaries() {
 	/^exit status [0-9]+ \(77 expected\)/ { sum = "refused with status " $3 }
 	/^# Totals: pass:/ { split($0, tap, /[: ]+/); sum = tap[4] "/" (tap[4] + tap[6] + tap[12]) }
 	/^moving-memory .*: exact rounds / {
-		w = $0; sub(/.*written /, "", w); sub(/,.*/, "", w)
+		w = $0; sub(/.*exact rounds [0-9]+: written /, "", w); sub(/,.*/, "", w)
 		l = $0; sub(/.*, lost /, "", l); sub(/,.*/, "", l)
 		c = $0; sub(/.*clean reported /, "", c); sub(/,.*/, "", c)
 		sum = "written " w " lost " l " clean " c }

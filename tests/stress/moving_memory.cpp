@@ -378,6 +378,15 @@ bool ksm_running() { return read_number("/sys/kernel/mm/ksm/run") == 1; }
 // Pages of this process KSM has merged (-1: the kernel does not say).
 long long ksm_merging_pages() { return read_number("/proc/self/ksm_merging_pages"); }
 
+// Windows pages per system page: 1 on 4 KiB kernels, 4 on 16 KiB ones. The
+// kernel keeps one written bit per system page, so a write to one Windows page
+// reports the others of its system page too (allowed: SEMANTICS.md).
+size_t pages_per_system_page()
+{
+    long size = sysconf(_SC_PAGESIZE);
+    return size > long(page) ? size_t(size) / page : 1;
+}
+
 // Pages of [base, base + pages) that are present, mapped more than once
 // (pagemap bit 63 set, bit 56 "exclusively mapped" clear) and not zero (the
 // shared zero page backs freed pages read since). With no child alive that
@@ -387,16 +396,20 @@ long long shared_pages(const char *base, size_t pages)
     int fd = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    std::vector<uint64_t> entries(pages);
-    ssize_t want = static_cast<ssize_t>(pages * sizeof(uint64_t));
-    off_t at = static_cast<off_t>(reinterpret_cast<uintptr_t>(base) / page * sizeof(uint64_t));
+    // pagemap has one entry per system page
+    const size_t per_system_page = pages_per_system_page();
+    std::vector<uint64_t> entries((pages + per_system_page - 1) / per_system_page);
+    ssize_t want = static_cast<ssize_t>(entries.size() * sizeof(uint64_t));
+    off_t at = static_cast<off_t>(reinterpret_cast<uintptr_t>(base) / (page * per_system_page) * sizeof(uint64_t));
     ssize_t got = ::pread(fd, entries.data(), want, at);
     ::close(fd);
     if (got != want)
         return -1;
     long long shared = 0;
-    for (size_t i = 0; i < pages; ++i)
-        shared += (entries[i] >> 63 & 1) && !(entries[i] >> 56 & 1) && std::memcmp(base + i * page, zeros, page) != 0;
+    for (size_t i = 0; i < pages; ++i) {
+        uint64_t entry = entries[i / per_system_page];
+        shared += (entry >> 63 & 1) && !(entry >> 56 & 1) && std::memcmp(base + i * page, zeros, page) != 0;
+    }
     return shared;
 }
 
@@ -467,28 +480,39 @@ bool drain_in_chunks(Watched &region, std::set<size_t> &reported)
 
 struct Totals {
     uint64_t written = 0, lost = 0, clean_reported = 0, changed = 0, freed_zeroed = 0, freed_clean_reported = 0;
+    uint64_t system_page_neighbours = 0;
 };
+
 
 // Rounds with one thread: reset, write a known set, move the memory, compare.
 void exact_rounds(Watched &region, Mover &mover, EventLog &log, std::vector<char> &shadow, int rounds,
                   bool ksm, const KsmControl &control, Totals &totals)
 {
     const size_t pages = region.pages();
+    const size_t per_system_page = pages_per_system_page();
     Rng rng(7);
     for (int round = 0; round < rounds; ++round) {
         CHECK_MSG(region.reset_all(), "reset failed in round %d", round);
         std::set<size_t> written;
         // An eighth of the pages, half of them written with the shared
-        // pattern (identical to the clean pages around them).
+        // pattern (identical to the clean pages around them). KSM merges
+        // system pages: a shared-pattern write fills the whole system page,
+        // so that on 16 KiB kernels too there are identical pages to merge.
         for (size_t n = 0; n < pages / 8; ++n) {
             size_t index = rng.below(pages);
-            char *p = region.base() + index * page;
-            if (rng.below(2))
-                std::memset(p, same_byte, page);
-            else
+            if (rng.below(2)) {
+                size_t first = index / per_system_page * per_system_page;
+                for (size_t i = first; i < first + per_system_page; ++i) {
+                    std::memset(region.base() + i * page, same_byte, page);
+                    std::memset(&shadow[i * page], same_byte, page);
+                    written.insert(i);
+                }
+            } else {
+                char *p = region.base() + index * page;
                 fill_unique(p, (uint64_t(round) << 32) | index);
-            std::memcpy(&shadow[index * page], p, page);
-            written.insert(index);
+                std::memcpy(&shadow[index * page], p, page);
+                written.insert(index);
+            }
         }
         const size_t chunk = 128;
         auto random_chunk = [&] { return rng.below(pages / chunk) * chunk; };
@@ -559,12 +583,17 @@ void exact_rounds(Watched &region, Mover &mover, EventLog &log, std::vector<char
         if (!read_first)
             CHECK_MSG(drain_in_chunks(region, reported), "drain failed in round %d", round);
         size_t lost = 0, clean = 0;
-        for (size_t index : written)
+        std::set<size_t> written_system_pages;
+        for (size_t index : written) {
             lost += !reported.count(index);
+            written_system_pages.insert(index / per_system_page);
+        }
         for (size_t index : reported) {
             if (written.count(index))
                 continue;
-            if (freed_by_program.count(index))
+            if (written_system_pages.count(index / per_system_page))
+                ++totals.system_page_neighbours;
+            else if (freed_by_program.count(index))
                 ++totals.freed_clean_reported;
             else
                 ++clean;
@@ -791,10 +820,12 @@ int main(int argc, char **argv)
                 (unsigned long long)concurrent.changed);
     std::printf("moving-memory [%s, %s]: exact rounds %d: written %llu, lost %llu, clean reported %llu, "
                 "changed %llu (pages found zeroed after MEM_RESET or MADV_FREE %llu; clean pages the program "
-                "freed itself reported %llu)\n",
+                "freed itself reported %llu; unwritten pages reported with a written one of their %zu KiB system "
+                "page %llu)\n",
                 name, front, options.rounds, (unsigned long long)totals.written, (unsigned long long)totals.lost,
                 (unsigned long long)totals.clean_reported, (unsigned long long)totals.changed,
-                (unsigned long long)totals.freed_zeroed, (unsigned long long)totals.freed_clean_reported);
+                (unsigned long long)totals.freed_zeroed, (unsigned long long)totals.freed_clean_reported,
+                pages_per_system_page() * page / 1024, (unsigned long long)totals.system_page_neighbours);
 
     std::printf("moving-memory [%s, %s]: events (kernel counters over the run)\n", name, front);
     bool traced = true;
