@@ -91,6 +91,7 @@ VM_TIMEOUT=${WW_VM_TIMEOUT:-900}
 CONCURRENT_SECONDS=${CONCURRENT_SECONDS:-2}
 RUN_ID=${WW_RUN_ID:-$$-$(date +%s)}
 log() { echo "[run-vm-tests $(date -u +%H:%M:%S)] $*"; }
+source "$HERE/lib/cache-lock.sh"
 source "$HERE/lib/kernel-build.sh"
 source "$HERE/lib/selftests.sh"
 source "$HERE/lib/guest.sh"

@@ -137,9 +137,10 @@ stage moving-memory bash scripts/moving-memory.sh "$build"
 # the proton and Wine 10/11 stages, then the VMs' kernels, selftests and
 # cross builds) is made ahead in the background, at the lowest priority,
 # while the Wine stages leave a core idle much of the time. A stage that
-# needs a root still being made waits for it on the root's lock; the vms
-# stage waits for the whole background, and whatever failed there is built
-# again by the stage that needs it.
+# needs a root still being made waits for it on the root's lock, and each
+# VM waits on its kernel's lock for the kernel the background is building
+# (lib/cache-lock.sh), so the first VMs boot while the last kernels build;
+# whatever failed there is built again by the stage that needs it.
 kwork=${WW_KWORK:-/var/cache/writewatch/kernel}
 ahead=()
 [ -z "${selected[proton]:-}" ] || ahead+=("scripts/build-for-proton.sh --root-only")
@@ -164,15 +165,6 @@ if [ ${#ahead[@]} -gt 0 ]; then
     ahead_pid=$!
     trap stop_ahead EXIT
 fi
-# vms_stage: waits for the background (the VMs are timed; nothing may run
-# beside them), then boots them
-vms_stage() {
-    if [ -n "$ahead_pid" ] && kill -0 "$ahead_pid" 2>/dev/null; then
-        echo "vms: waiting for what is made ahead (log: $build/ahead.log)" >&2
-        wait "$ahead_pid" || true
-    fi
-    WW_KWORK=$kwork bash kernel-patches/run-vm-tests.sh
-}
 
 stage winetest-wine8 \
     bash scripts/run-winetest.sh --build "$build" --diff-only --out "$build/winetest-report"
@@ -195,7 +187,7 @@ stage wine-10.0 env WW_LIBRARY="$proton_library" \
 stage wine-11.0 env WW_LIBRARY="$proton_library" \
     bash wine-patches/run-wine-tests.sh --version 11.0 --out "$build/wine-tests-11.0"
 
-stage vms vms_stage
+stage vms env WW_KWORK="$kwork" bash kernel-patches/run-vm-tests.sh
 stage readme-links bash scripts/check-readme-links.sh
 
 echo "=== summary" >&2

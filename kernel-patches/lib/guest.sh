@@ -56,11 +56,13 @@ guest_fetch_busybox() {
 # checkout (build-vm, build-vm-arm64): a build tree in the cache would keep
 # building whichever checkout configured it first. Prints the build tree.
 guest_project_build() {
-	local arch=$1 pb=$REPO/build-vm setup_args=()
+	local arch=$1 pb=$REPO/build-vm setup_args=() lock
 	if [ "$arch" != x86_64 ]; then
 		pb=$REPO/build-vm-$arch
 		setup_args=(--cross-file "$G_CROSS")
 	fi
+	mkdir -p "$WORK/$arch"
+	lock_wait lock "$WORK/$arch/project.lock" "the project for $arch"
 	log "building the project for $arch in $pb" >&2
 	if [ ! -f "$pb/build.ninja" ]; then
 		meson setup "$pb" "$REPO" --buildtype=debugoptimized -Dtests=true "${setup_args[@]}" \
@@ -76,6 +78,7 @@ guest_project_build() {
 	for t in tests/writewatch-tests tests/stress/stress-moving-memory; do
 		[ -x "$pb/$t" ] || die "guest_project_build: no $pb/$t after the build"
 	done
+	lock_release "$lock"
 	echo "$pb"
 }
 

@@ -44,12 +44,13 @@ kernel_cache_key() {
 # kernel_unpack PACKAGE PATCHES: prints the unpacked, patched source tree,
 # unpacking it first unless cached.
 kernel_unpack() {
-	local pkg=$1 patches=$2 version key src tarball p
+	local pkg=$1 patches=$2 version key src tarball p lock
 	version=$(dpkg-query -W -f='${Version}' "$pkg") ||
 		die "kernel_unpack: package $pkg is not installed"
 	key=$({ echo "source $pkg $version"; for p in $patches; do cat "$p"; done; } |
 		sha256sum | cut -c1-16)
 	src=$WORK/linux-src-$key
+	lock_wait lock "$src.lock" "the source $pkg $version"
 	if [ ! -f "$src/.ww-patched" ]; then
 		tarball=/usr/src/$pkg.tar.xz
 		[ -f "$tarball" ] || die "kernel_unpack: $tarball missing (package $pkg $version)"
@@ -66,6 +67,7 @@ kernel_unpack() {
 		touch "$src.tmp/.ww-patched"
 		mv "$src.tmp" "$src"
 	fi
+	lock_release "$lock"
 	echo "$src"
 }
 
@@ -99,11 +101,13 @@ kernel_configure() {
 # the kernel and stores the image path in the variable named VAR (which must
 # not be one of this function's locals); K_BUILT says "cached" or "built in N s".
 kernel_build() {
-	local var=$1 pkg=$2 arch=$3 fragments=$4 patches=$5 key src build t0=$SECONDS
+	local var=$1 pkg=$2 arch=$3 fragments=$4 patches=$5 key src build lock t0=$SECONDS
 	kernel_arch_settings "$arch"
 	key=$(kernel_cache_key "$pkg" "$arch" "$fragments" "$patches")
 	build=$WORK/linux-$arch-$key
+	lock_wait lock "$build.lock" "the kernel $pkg for $arch (key $key)"
 	if [ -f "$build/.ww-done" ] && [ -f "$build/$K_IMAGE" ]; then
+		lock_release "$lock"
 		log "cached kernel $build/$K_IMAGE ($pkg, $arch, key $key)"
 		K_BUILT=cached
 		printf -v "$var" '%s' "$build/$K_IMAGE"
@@ -119,6 +123,7 @@ kernel_build() {
 		die "kernel_build: building $pkg for $arch failed (log: $build/make.log)"
 	fi
 	touch "$build/.ww-done"
+	lock_release "$lock"
 	K_BUILT="built in $((SECONDS - t0)) s"
 	log "kernel $K_BUILT: $build/$K_IMAGE"
 	printf -v "$var" '%s' "$build/$K_IMAGE"

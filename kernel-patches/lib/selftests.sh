@@ -46,14 +46,19 @@ selftests_sources() {
 }
 
 selftests_build() {
-	local arch=$1 version key out src mm karch cc programs p
+	local arch=$1 version key out src mm karch cc programs p lock
 	version=$(dpkg-query -W -f='${Version}' "$SELFTEST_PACKAGE") ||
 		die "selftests_build: $SELFTEST_PACKAGE is not installed"
 	key=$({ echo "$SELFTEST_PACKAGE $version $arch"; cat "$SELFTEST_LIB_SCRIPT" "$SELFTEST_OURS"; } |
 		sha256sum | cut -c1-16)
 	out=$WORK/selftests-$arch-$key
 	ST_DIR=$out/bin
-	[ -f "$out/.ww-done" ] && { log "cached selftests for $arch: $ST_DIR" >&2; return; }
+	lock_wait lock "$out.lock" "mainline's mm selftests for $arch"
+	if [ -f "$out/.ww-done" ]; then
+		lock_release "$lock"
+		log "cached selftests for $arch: $ST_DIR" >&2
+		return
+	fi
 	case "$arch" in
 	x86_64) karch=x86; cc=gcc ;;
 	arm64) karch=arm64; cc=aarch64-linux-gnu-gcc ;;
@@ -91,4 +96,5 @@ selftests_build() {
 			{ tail -20 "$out/$p.log" >&2; die "selftests_build: compiling $p for $arch failed (log: $out/$p.log)"; }
 	done
 	touch "$out/.ww-done"
+	lock_release "$lock"
 }
