@@ -8,8 +8,7 @@
 #   3. reliability: a bounded libFuzzer session and an ASan+UBSan build;
 #      fault injection: every kind of kernel call made to fail, on both
 #      backends; memory that moves under watched regions
-#      (scripts/moving-memory.sh); these count writes per second, so they
-#      run before the background builds below start;
+#      (scripts/moving-memory.sh);
 #   4. the conformance test under real Wine 8 beside the native runs; then
 #      per Wine (wine-patches/run-wine-tests.sh), Wine's own write-watch tests
 #      and ours, fault injection included, under the Wine with the
@@ -83,6 +82,39 @@ build=${WRITEWATCH_TEST_BUILD:-build-test}
 setup_build "$build" -Dwerror=true
 ninja -C "$build" || die "the build failed (ninja -C $build)"
 
+# What later stages build and the Wine stages do not (the Debian roots of
+# the proton and Wine 10/11 stages, then the VMs' kernels, selftests and
+# cross builds) is made ahead in the background from here on, at the
+# lowest priority, in the time the stages leave a core idle. A stage that
+# needs a root still being made waits for it on the root's lock, and each
+# VM waits on its kernel's lock for the kernel the background is building
+# (lib/cache-lock.sh), so the first VMs boot while the last kernels build;
+# whatever failed there is built again by the stage that needs it.
+kwork=${WW_KWORK:-/var/cache/writewatch/kernel}
+ahead=()
+[ -z "${selected[proton]:-}" ] || ahead+=("scripts/build-for-proton.sh --root-only")
+[ -z "${selected[wine-10.0]:-}${selected[wine-11.0]:-}" ] || ahead+=("wine-patches/build-wine.sh 10.0 --root-only")
+if [ -n "${selected[vms]:-}" ]; then
+    # apt-get runs in the foreground only: the stages install packages too
+    WW_KWORK=$kwork bash kernel-patches/run-vm-tests.sh --packages-only
+    ahead+=("kernel-patches/run-vm-tests.sh --build-only")
+fi
+ahead_pid=
+stop_ahead() { [ -z "$ahead_pid" ] || kill -- -"$ahead_pid" 2>/dev/null || true; }
+if [ ${#ahead[@]} -gt 0 ]; then
+    echo "=== made ahead in the background (log: $build/ahead.log): ${ahead[*]}" >&2
+    # setsid, so that the whole of it can be stopped, also makes it a session
+    # of its own, and with the scheduler's autogroups (on in Debian's
+    # kernels) each session shares the CPUs equally whatever its tasks' nice
+    # values: the session's own nice value is what makes it yield.
+    WW_KWORK=$kwork setsid nice -n 19 ionice -c 2 -n 7 bash -c '
+        [ ! -w /proc/self/autogroup ] || echo 19 > /proc/self/autogroup
+        for c in "$@"; do bash $c || echo "ahead: $c failed"; done' \
+        ahead "${ahead[@]}" </dev/null >"$build/ahead.log" 2>&1 &
+    ahead_pid=$!
+    trap stop_ahead EXIT
+fi
+
 passed=0 failed=0 skipped=0
 report=()
 stage() { # stage NAME COMMAND...: one pass or fail, when NAME is selected
@@ -120,8 +152,9 @@ fi
 
 stage install bash scripts/check-install.sh "$build"
 stage abi bash scripts/check-abi.sh "$build"
-# The stages that count writes per second run before anything is built in
-# the background.
+# The stages that count writes per second: the background yields the CPUs
+# to them (its autogroup's nice 19), and the few writes they need to mean
+# anything (1000 in seconds, where tens of thousands are made) leave room.
 if [ -n "${selected[reliability]:-}" ]; then
     echo "=== stage: reliability" >&2
     started=$SECONDS
@@ -133,38 +166,6 @@ fi
 stage fault-injection bash scripts/fault-injection.sh
 stage moving-memory bash scripts/moving-memory.sh "$build"
 
-# What later stages build and the Wine stages do not (the Debian roots of
-# the proton and Wine 10/11 stages, then the VMs' kernels, selftests and
-# cross builds) is made ahead in the background, at the lowest priority,
-# while the Wine stages leave a core idle much of the time. A stage that
-# needs a root still being made waits for it on the root's lock, and each
-# VM waits on its kernel's lock for the kernel the background is building
-# (lib/cache-lock.sh), so the first VMs boot while the last kernels build;
-# whatever failed there is built again by the stage that needs it.
-kwork=${WW_KWORK:-/var/cache/writewatch/kernel}
-ahead=()
-[ -z "${selected[proton]:-}" ] || ahead+=("scripts/build-for-proton.sh --root-only")
-[ -z "${selected[wine-10.0]:-}${selected[wine-11.0]:-}" ] || ahead+=("wine-patches/build-wine.sh 10.0 --root-only")
-if [ -n "${selected[vms]:-}" ]; then
-    # apt-get runs in the foreground only: the stages install packages too
-    WW_KWORK=$kwork bash kernel-patches/run-vm-tests.sh --packages-only
-    ahead+=("kernel-patches/run-vm-tests.sh --build-only")
-fi
-ahead_pid=
-stop_ahead() { [ -z "$ahead_pid" ] || kill -- -"$ahead_pid" 2>/dev/null || true; }
-if [ ${#ahead[@]} -gt 0 ]; then
-    echo "=== made ahead in the background (log: $build/ahead.log): ${ahead[*]}" >&2
-    # setsid, so that the whole of it can be stopped, also makes it a session
-    # of its own, and with the scheduler's autogroups (on in Debian's
-    # kernels) each session shares the CPUs equally whatever its tasks' nice
-    # values: the session's own nice value is what makes it yield.
-    WW_KWORK=$kwork setsid nice -n 19 ionice -c 2 -n 7 bash -c '
-        [ ! -w /proc/self/autogroup ] || echo 19 > /proc/self/autogroup
-        for c in "$@"; do bash $c || echo "ahead: $c failed"; done' \
-        ahead "${ahead[@]}" </dev/null >"$build/ahead.log" 2>&1 &
-    ahead_pid=$!
-    trap stop_ahead EXIT
-fi
 
 stage winetest-wine8 \
     bash scripts/run-winetest.sh --build "$build" --diff-only --out "$build/winetest-report"
