@@ -50,14 +50,19 @@ static bool wp_async;
 static const char *const knobs[] = { "run", "pages_to_scan", "sleep_millisecs", "use_zero_pages" };
 static char saved[4][32];
 
-static int knob_read(const char *name, char *buf, size_t len)
+static int knob_open(const char *name, int flags)
 {
 	char path[128];
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/sys/kernel/mm/ksm/%s", name);
-	fd = open(path, O_RDONLY);
+	return open(path, flags);
+}
+
+static int knob_read(const char *name, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd = knob_open(name, O_RDONLY);
+
 	if (fd < 0)
 		return -errno;
 	n = read(fd, buf, len - 1);
@@ -70,12 +75,9 @@ static int knob_read(const char *name, char *buf, size_t len)
 
 static int knob_write(const char *name, const char *value)
 {
-	char path[128];
 	ssize_t n;
-	int fd;
+	int fd = knob_open(name, O_WRONLY);
 
-	snprintf(path, sizeof(path), "/sys/kernel/mm/ksm/%s", name);
-	fd = open(path, O_WRONLY);
 	if (fd < 0)
 		return -errno;
 	n = write(fd, value, strlen(value));
