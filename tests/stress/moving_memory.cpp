@@ -323,8 +323,9 @@ public:
         if (syscall(SYS_move_pages, 0, count, addresses.data(), targets.data(), status.data(), mpol_mf_move) >= 0)
             log_.pages_moved += std::count(status.begin(), status.end(), next);
     }
-    // A huge page's worth, aligned: the kernel refuses on memory kept out of
-    // THP (MADV_NOHUGEPAGE), which is what both backends ask for.
+    // A huge page's worth, aligned: refused under the kernel backend and the
+    // range tracker (uffd-wp PTEs, MADV_NOHUGEPAGE); counted, not required,
+    // under the fault backend.
     void collapse()
     {
         auto start = (reinterpret_cast<uintptr_t>(region_.base()) + huge_page - 1) & ~(huge_page - 1);
@@ -858,7 +859,6 @@ int main(int argc, char **argv)
     traced &= report_event("thp-split", tracker && thp_formed, "no huge page under the region (kept out before it was filled)",
                            delta(before, after, "thp_split_pmd") > 0,
                            counted(before, after, {"thp_fault_alloc", "thp_split_pmd", "thp_split_page"}));
-    // Both backends keep watched memory out of THP: a collapse must be refused.
     // The kernel backend keeps watched memory out of THP: there a collapse
     // must be refused. The fault backend protects 4K pages one by one, which
     // splits any huge page it meets, so a collapse is harmless there.
