@@ -413,10 +413,7 @@ vm_run() {
 		image=$VM_IMAGE
 	fi
 	guest_initramfs "$arch"
-	cp "$RUN_PROGRAM" "$extra/tests/run/"
-	if "$G_READELF" -l "$RUN_PROGRAM" | grep -q 'program interpreter'; then
-		guest_copy_libs "$RUN_PROGRAM" "$extra"
-	fi
+	guest_add_program "$RUN_PROGRAM" "$extra" tests/run
 	basename "$RUN_PROGRAM" > "$extra/tests/run/name"
 	: > "$extra/tests/run/args"
 	[ ${#RUN_ARGS[@]} -eq 0 ] || printf '%s\n' "${RUN_ARGS[@]}" > "$extra/tests/run/args"
@@ -455,8 +452,7 @@ build_ahead() {
 	for arch in $(selected_arches); do
 		( guest_arch_settings "$arch"
 		  mkdir -p "$WORK/$arch"
-		  [ "$DO_SELFTESTS" = 0 ] || selftests_build "$arch"
-		  [ "$DO_PROJECT" = 0 ] || guest_project_build "$arch" >/dev/null ) ||
+		  guest_build_parts "$arch" ) ||
 			log "build-only: the selftests or the project for $arch failed (the VMs' run will try again)"
 	done
 	for name in "${SELECTED[@]}"; do

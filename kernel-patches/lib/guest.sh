@@ -113,11 +113,13 @@ guest_find_lib() {
 
 # guest_copy_libs BINARY ROOT: copies the shared libraries BINARY needs
 # (recursively, read with readelf, so it works for a foreign arch too) into
-# ROOT/lib, and its dynamic loader to the path the binary names.
+# ROOT/lib, and its dynamic loader to the path the binary names; a static
+# BINARY needs none.
 guest_copy_libs() {
 	local bin=$1 root=$2 interp queue=("$1") seen=" " f dir runpath lib name
 	interp=$("$G_READELF" -l "$bin" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
-	[ -n "$interp" ] || die "guest_copy_libs: $bin names no program interpreter"
+	# No interpreter: a static program, which needs nothing beside it.
+	[ -n "$interp" ] || return 0
 	mkdir -p "$root/lib" "$root$(dirname "$interp")"
 	cp -L "$(guest_find_lib "$(basename "$interp")" "$(dirname "$interp")")" "$root$interp"
 	while [ ${#queue[@]} -gt 0 ]; do
@@ -176,8 +178,24 @@ guest_stock_zram_modules() {
 	printf '%s\n' "${order[@]}" > "$out/order"
 }
 
+# guest_build_parts ARCH: builds (or finds cached) what goes into ARCH's
+# initramfs besides the always-built parts: mainline's selftests unless
+# DO_SELFTESTS=0, the project unless DO_PROJECT=0. Sets G_SELFTESTS (their
+# directory) and G_PROJECT_BUILD (the build tree), empty when left out.
+guest_build_parts() {
+	G_SELFTESTS=""
+	G_PROJECT_BUILD=""
+	if [ "${DO_SELFTESTS:-1}" = 1 ]; then
+		selftests_build "$1"
+		G_SELFTESTS=$ST_DIR
+	fi
+	if [ "$DO_PROJECT" = 1 ]; then
+		G_PROJECT_BUILD=$(guest_project_build "$1")
+	fi
+}
+
 guest_initramfs() {
-	local arch=$1 dir=$WORK/$1 root project_build=""
+	local arch=$1 dir=$WORK/$1 root
 	G_INITRD=$dir/initramfs.cpio.gz
 	# Once per run (the VMs run in subshells, so the mark is a file).
 	if [ -f "$dir/built-in-run-$RUN_ID" ]; then
@@ -195,21 +213,20 @@ guest_initramfs() {
 	"$G_CC" -O2 -Wall -static -pthread -I"$REPO/src/writewatch" -o "$root/tests/pagemap_scan_test" \
 		"$HERE/tests/pagemap_scan_test.c" ||
 		die "guest_initramfs: compiling tests/pagemap_scan_test.c for $arch ($G_CC) failed"
-	if [ "${DO_SELFTESTS:-1}" = 1 ]; then
-		selftests_build "$arch"
+	guest_build_parts "$arch"
+	if [ -n "$G_SELFTESTS" ]; then
 		mkdir -p "$root/tests/mm"
-		cp "$ST_DIR"/* "$root/tests/mm/"
+		cp "$G_SELFTESTS"/* "$root/tests/mm/"
 	fi
 	G_PROJECT=0
-	if [ "$DO_PROJECT" = 1 ]; then
-		project_build=$(guest_project_build "$arch")
-		guest_add_program "$project_build/tests/writewatch-tests" "$root" tests
-		guest_add_program "$project_build/tests/stress/stress-moving-memory" "$root" tests
+	if [ -n "$G_PROJECT_BUILD" ]; then
+		guest_add_program "$G_PROJECT_BUILD/tests/writewatch-tests" "$root" tests
+		guest_add_program "$G_PROJECT_BUILD/tests/stress/stress-moving-memory" "$root" tests
 		G_PROJECT=1
 	fi
 	G_BENCH=0
 	if [ "${DO_BENCH:-0}" != 0 ] && [ "$G_PROJECT" = 1 ] && [ "$arch" = x86_64 ]; then
-		guest_add_program "$(guest_bench_build "$project_build")" "$root" tests
+		guest_add_program "$(guest_bench_build "$G_PROJECT_BUILD")" "$root" tests
 		echo "${WW_BENCH_ARGS:---quick}" > "$root/tests/bench-args"
 		G_BENCH=1
 	fi
