@@ -14,6 +14,9 @@
 #              and the whole Wine, wineserver included, mergeable
 #              (tools/with-memory-merge): clean pages KSM merges must not be
 #              reported written; any failure under the patched Wine counts
+#   receive    winetest/receive_race.c: a store into a page a socket receive
+#              fills at the same moment must be reported; any failure under
+#              the patched Wine counts, the stock Wine's figures are reported
 # Both Wines run the same test executables (built from the version's tree by
 # build-wine.sh), each Wine in its own fresh WINEPREFIX.
 #
@@ -36,8 +39,9 @@
 #   --out DIR       where the logs go (default: a new directory under /tmp)
 #
 # Exit status: 0 when every check that passes under stock passes under the
-# patched Wine too (and the patched Wine fails no ksm check); 1 when one
-# fails there, a patched run crashed or timed out, or a run could not be
+# patched Wine too (and the patched Wine fails no ksm or receive check),
+# except the checks the series changes on purpose (wine-VERSION/changed-checks:
+# reported as changed, not as regressions); 1 when one fails there, a patched run crashed or timed out, or a run could not be
 # made; 2 on a setup error.
 # Environment: WINE_BOOT_TIMEOUT (240), WINE_TEST_TIMEOUT (600 s per run of
 # Wine's tests), WINE_OWN_TEST_TIMEOUT (60 s per run of winetest/writewatch.c,
@@ -111,7 +115,7 @@ case "$VERSION" in 8.*|9.*|10.[0-6]*) ;; *) IN_KERNEL[stock]=1 ;; esac
 # its time limit, which can leave the prefix unusable for what follows.
 SUITES=(kernel32 ws2_32)
 [ "$INJECT" = 0 ] || SUITES+=(inject-scan inject-writeprotect)
-SUITES+=(ksm winetest)
+SUITES+=(ksm receive winetest)
 if [ -n "$ONLY" ]; then
     for suite in ${ONLY//,/ }; do
         [[ " ${SUITES[*]} " == *" $suite "* ]] || die "--suites: no suite '$suite' (${SUITES[*]})"
@@ -125,8 +129,9 @@ declare -A PROGRAM=(
     [inject-scan]="$OUT_DIR/winetest/writewatch.exe"
     [inject-writeprotect]="$OUT_DIR/winetest/writewatch.exe"
     [ksm]="$OUT_DIR/ksm/moving_memory.exe"
+    [receive]="$OUT_DIR/receive/receive_race.exe"
 )
-declare -A CHECK_NAME=([kernel32]=virtual [ws2_32]=sock [winetest]=- [inject-scan]=- [inject-writeprotect]=- [ksm]=-)
+declare -A CHECK_NAME=([kernel32]=virtual [ws2_32]=sock [winetest]=- [inject-scan]=- [inject-writeprotect]=- [ksm]=- [receive]=-)
 declare -A TEST_SOURCE=([kernel32]="$TESTS/virtual.c" [ws2_32]="$TESTS/sock.c")
 
 # winetest/ always: the kernel-tracking check runs writewatch.exe
@@ -142,6 +147,11 @@ if [[ " ${SUITES[*]} " == *" ksm "* ]]; then
         { cat "$OUT_DIR/ksm/build.log" >&2; die "gcc could not build tools/with-memory-merge.c"; }
     # KSM's settings come back however the script ends.
     trap moving_memory_restore EXIT
+fi
+if [[ " ${SUITES[*]} " == *" receive "* ]]; then
+    : >"$OUT_DIR/receive/build.log"
+    wine_build_exe "$REPO/winetest/receive_race.c" "$OUT_DIR/receive/receive_race.exe" "$OUT_DIR/receive/build.log" -lws2_32 ||
+        { cat "$OUT_DIR/receive/build.log" >&2; die "mingw could not build winetest/receive_race.c"; }
 fi
 [ "$FULL_SOCK" = 1 ] || export WINETEST_WRITE_WATCH_ONLY=1
 
@@ -362,6 +372,14 @@ run_state() {
     esac
 }
 
+# receive_figures LOG: adds the "receive-race:" line of receive_race.c to the
+# summary.
+receive_figures() {
+    local figures
+    figures=$(sed -n 's/.*receive-race: //p' "$1" | tail -n 1)
+    [ -z "$figures" ] || summary+=("$(printf '%-19s %-8s   %s' "" "" "$figures")")
+}
+
 # ksm_figures LOG: adds moving_memory.c's totals and whether the Wine
 # process and its wineserver were mergeable to the summary.
 ksm_figures() {
@@ -393,7 +411,9 @@ kinds_between() {
 }
 
 status=0
-regressions=0 fixed=0 incomplete=0
+regressions=0 fixed=0 changed=0 incomplete=0
+CHANGED_CHECKS=$HERE/wine-$VERSION/changed-checks
+[ -f "$CHANGED_CHECKS" ] || CHANGED_CHECKS=
 summary=()
 for suite in "${SUITES[@]}"; do
     dir=$OUT_DIR/$suite
@@ -408,6 +428,7 @@ for suite in "${SUITES[@]}"; do
         summary+=("$(printf '%-19s %-8s %s (exit %s)' "$suite" "$w" "${line:-$state}" "$(cat "$dir/$w.rc")")")
         [ -f "$dir/$w.target" ] && summary+=("$(printf '%-19s %-8s   failed: %s' "" "" "$(cat "$dir/$w.target")")")
         [ "$suite" != ksm ] || ksm_figures "$dir/$w.log"
+        [ "$suite" != receive ] || receive_figures "$dir/$w.log"
         if [ "$state" != ok ]; then
             summary+=("$(printf '%-19s %-8s   the run: %s' "" "" "$state")")
             # a stock run that did not finish leaves nothing to compare with;
@@ -427,20 +448,31 @@ for suite in "${SUITES[@]}"; do
     fi
 
     # A check regressed when it passes under stock and fails or is todo under
-    # the patched Wine. A todo_wine check that succeeds under the patched Wine
-    # (Wine counts that as a failure) fixed a Wine bug. In the ksm suite every
-    # failure under the patched Wine counts (stock Wine 11 fails it: its
-    # own userfaultfd path reports the clean pages KSM merged).
+    # the patched Wine, unless the series marks it todo on purpose (a line of
+    # wine-VERSION/changed-checks: "file:line reason"; the check is then
+    # "changed"). A todo_wine check that succeeds under the patched Wine
+    # (Wine counts that as a failure) fixed a Wine bug. In the ksm and receive
+    # suites every failure under the patched Wine counts (stock Wine 11 fails
+    # ksm: its own userfaultfd path reports the clean pages KSM merged; the
+    # stock Wines 8.0 and 10.0 lose writes in receive).
     strict=0
-    [ "$suite" != ksm ] || strict=1
-    awk -F'\t' -v suite="$suite" -v strict="$strict" -v msgs="$dir/messages.tsv" '
-        BEGIN { while ((getline l < msgs) > 0) { split(l, f, "\t"); if (f[2] == "patched") m[f[1]] = f[3] } }
+    [ "$suite" != ksm ] && [ "$suite" != receive ] || strict=1
+    awk -F'\t' -v suite="$suite" -v strict="$strict" -v msgs="$dir/messages.tsv" -v changes="$CHANGED_CHECKS" '
+        BEGIN {
+            while ((getline l < msgs) > 0) { split(l, f, "\t"); if (f[2] == "patched") m[f[1]] = f[3] }
+            while (changes != "" && (getline l < changes) > 0) {
+                if (l ~ /^[ \t]*(#|$)/) continue
+                loc = l; sub(/[ \t].*/, "", loc); why = l; sub(/^[^ \t]+[ \t]+/, "", why); changed[loc] = why
+            }
+        }
         {
-            s = $3; p = $4; sub(/:.*/, "", s); sub(/:.*/, "", p)
-            if ((s == "pass" || strict) && (p == "FAIL" || p == "todo")) print "regressed\t" suite " " $2 "\t" m[$2] (s == "pass" ? "" : " (stock: " s ")")
+            s = $3; p = $4; sub(/:.*/, "", s); sub(/:.*/, "", p); loc = $2; sub(/ .*/, "", loc)
+            if (s == "pass" && p == "todo" && !strict && (loc in changed)) print "changed\t" suite " " $2 "\t" changed[loc]
+            else if ((s == "pass" || strict) && (p == "FAIL" || p == "todo")) print "regressed\t" suite " " $2 "\t" m[$2] (s == "pass" ? "" : " (stock: " s ")")
             else if (s == "todo" && p == "FAIL" && index(m[$2], "Test succeeded inside todo block")) print "fixed\t" suite " " $2
         }' "$dir/table.tsv" >"$dir/verdicts.tsv"
     regressions=$((regressions + $(grep -c '^regressed' "$dir/verdicts.tsv" || true)))
+    changed=$((changed + $(grep -c '^changed' "$dir/verdicts.tsv" || true)))
     fixed=$((fixed + $(grep -c '^fixed' "$dir/verdicts.tsv" || true)))
 done
 
@@ -455,11 +487,15 @@ if [ "$regressions" -gt 0 ]; then
     printf '\nPass under stock, fail under the patched Wine:\n'
     cat "$OUT_DIR"/*/verdicts.tsv | awk -F'\t' '$1 == "regressed" { printf "  %s: %s\n", $2, $3 }'
 fi
+if [ "$changed" -gt 0 ]; then
+    printf '\nPass under stock, todo under the patched Wine, as the series intends:\n'
+    cat "$OUT_DIR"/*/verdicts.tsv | awk -F'\t' '$1 == "changed" { printf "  %s: %s\n", $2, $3 }'
+fi
 if [ "$fixed" -gt 0 ]; then
     printf '\ntodo_wine checks that succeed under the patched Wine:\n'
     cat "$OUT_DIR"/*/verdicts.tsv | awk -F'\t' '$1 == "fixed" { printf "  %s\n", $2 }'
 fi
 printf '\nLogs: %s\n' "$OUT_DIR"
-echo "wine-tests $VERSION: $regressions regressed, $incomplete incomplete run(s), $fixed todo_wine fixed"
+echo "wine-tests $VERSION: $regressions regressed, $changed changed on purpose, $incomplete incomplete run(s), $fixed todo_wine fixed"
 [ "$regressions" = 0 ] && [ "$incomplete" = 0 ] || status=1
 exit $status

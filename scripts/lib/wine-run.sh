@@ -1,9 +1,10 @@
 # Sourced: running Windows test programs under a Wine, shared by
 # scripts/run-winetest.sh and wine-patches/run-wine-tests.sh.
 
-# wine_build_exe SOURCE EXE LOG: build a Windows test program with mingw.
+# wine_build_exe SOURCE EXE LOG [LIB...]: build a Windows test program with
+# mingw, linked with the libraries named (-lws2_32).
 wine_build_exe() {
-    x86_64-w64-mingw32-gcc -O2 -Wall -Wextra -o "$2" "$1" >>"$3" 2>&1
+    x86_64-w64-mingw32-gcc -O2 -Wall -Wextra -o "$2" "$1" "${@:4}" >>"$3" 2>&1
 }
 
 # wine_boot WINE LOG: export a fresh WINEPREFIX (never ~/.wine) and the
