@@ -20,10 +20,11 @@
  * the "sending" flag and the receive buffer just before its store and the
  * overlapped status just after it. A store made after the send began and
  * before the receive completed (the status still STATUS_PENDING after the
- * store) landed inside the receive: that is the window in which a receive
- * path that resets the pages it filled can lose it. The random delay adapts
- * so that most stores land there; the run fails when too few did (a run in
- * which nothing raced proves nothing).
+ * store) landed inside the receive: that is where a receive path that
+ * resets the pages it filled can lose it. The random delay adapts so that
+ * the stores straddle the moment the data lands (half before the data is in
+ * the buffer, half after); the run fails when too few landed inside a
+ * receive (a run in which nothing raced proves nothing).
  *
  * Also counted, not judged: how often the receive-only page was reported.
  * Windows does not report the pages a queued receive's data lands in; a
@@ -148,6 +149,7 @@ static void test_receive_race(void)
     thread = CreateThread(NULL, 0, store_thread, &race, 0, NULL);
 
     double window_ticks = 0;
+    LONG recent[LANDINGS] = { 0 };
     for (LONG t = 1; t <= trials; t++)
     {
         char *race_page = region + ((t - 1) % RACE_PAGES) * PAGE;
@@ -177,6 +179,7 @@ static void test_receive_race(void)
         if (send(src, payload, sizeof(payload), 0) != (int)sizeof(payload)) failed_calls++;
         if (!GetOverlappedResult((HANDLE)dst, &ov, &bytes, TRUE)) failed_calls++;
         QueryPerformanceCounter(&done);
+        window_ticks += (double)(done.QuadPart - sent.QuadPart);
         while (race.stored != t) YieldProcessor();
         if (bytes < sizeof(payload))
         {
@@ -211,18 +214,19 @@ static void test_receive_race(void)
             race_page[DATA_BYTES - 1] != marker)
             bad_data++;
 
-        /* Aim the delay at the receive: the window is about send-to-completion. */
-        window_ticks = window_ticks ? 0.9 * window_ticks + 0.1 * (double)(done.QuadPart - sent.QuadPart)
-                                    : (double)(done.QuadPart - sent.QuadPart);
+        /* Aim the stores at the moment the data lands (where a receive path
+         * that hides the pages it fills has its window): about half before
+         * it, half after, over the last 50 trials. */
+        recent[race.landing]++;
         if (t % 50 == 0)
         {
-            LONG after = landed[LANDED_AFTER], before = landed[LANDED_BEFORE_SEND];
-            LONG inside = landed[LANDED_INSIDE] + landed[LANDED_INSIDE_NO_DATA];
+            LONG early = recent[LANDED_BEFORE_SEND] + recent[LANDED_INSIDE_NO_DATA];
+            LONG late = recent[LANDED_INSIDE] + recent[LANDED_AFTER];
             LONG delay = race.delay_ticks;
-            if (after > inside) delay = delay * 3 / 4;
-            else if (before > inside) delay = delay * 5 / 4 + 1;
-            if (delay > 4 * (LONG)window_ticks + 1) delay = 4 * (LONG)window_ticks + 1;
+            if (late > 30) delay = delay * 4 / 5;
+            else if (early > 30) delay = delay * 5 / 4 + 1;
             race.delay_ticks = delay > 0 ? delay : 1;
+            memset(recent, 0, sizeof(recent));
         }
     }
     InterlockedExchange(&race.trial, -1);
@@ -235,7 +239,7 @@ static void test_receive_race(void)
     printf("receive-race: stores %ld, inside a receive %ld (the data not yet in the buffer %ld), before the send %ld, "
            "after the completion %ld; lost %ld (inside a receive %ld); receive-only pages reported %ld of %ld; mean send-to-completion %.1f us\n",
            made, inside, landed[LANDED_INSIDE_NO_DATA], landed[LANDED_BEFORE_SEND], landed[LANDED_AFTER], lost, lost_inside,
-           only_reported, only_counted, window_ticks * 1e6 / (double)freq.QuadPart);
+           only_reported, only_counted, trials ? window_ticks * 1e6 / (double)freq.QuadPart / trials : 0.0);
     ok(!failed_calls, "%ld calls failed\n", failed_calls);
     ok(made == trials, "%ld of %ld trials made\n", made, trials);
     ok(!lost, "%ld of %ld stores never reported (%ld of them inside a receive)\n", lost, made, lost_inside);
