@@ -41,8 +41,9 @@
 # Exit status: 0 when every check that passes under stock passes under the
 # patched Wine too (and the patched Wine fails no ksm or receive check),
 # except the checks the series changes on purpose (wine-VERSION/changed-checks:
-# reported as changed, not as regressions); 1 when one fails there, a patched run crashed or timed out, or a run could not be
-# made; 2 on a setup error.
+# reported as changed, not as regressions); 1 when one fails there, a
+# patched run crashed or timed out, or a run could not be made; 2 on a
+# setup error.
 # Environment: WINE_BOOT_TIMEOUT (240), WINE_TEST_TIMEOUT (600 s per run of
 # Wine's tests), WINE_OWN_TEST_TIMEOUT (60 s per run of winetest/writewatch.c,
 # which takes seconds unless a Wine deadlocks in it).
@@ -134,25 +135,26 @@ declare -A PROGRAM=(
 declare -A CHECK_NAME=([kernel32]=virtual [ws2_32]=sock [winetest]=- [inject-scan]=- [inject-writeprotect]=- [ksm]=- [receive]=-)
 declare -A TEST_SOURCE=([kernel32]="$TESTS/virtual.c" [ws2_32]="$TESTS/sock.c")
 
+# suite_exe SUITE NAME [LIB...]: winetest/NAME.c built with mingw as
+# OUT_DIR/SUITE/NAME.exe (log: OUT_DIR/SUITE/build.log); dies when it fails.
+suite_exe() {
+    local log=$OUT_DIR/$1/build.log
+    : >"$log"
+    wine_build_exe "$REPO/winetest/$2.c" "$OUT_DIR/$1/$2.exe" "$log" "${@:3}" ||
+        { cat "$log" >&2; die "mingw could not build winetest/$2.c"; }
+}
+
 # winetest/ always: the kernel-tracking check runs writewatch.exe
 for suite in "${SUITES[@]}" winetest; do mkdir -p "$OUT_DIR/$suite"; done
-: >"$OUT_DIR/winetest/build.log"
-wine_build_exe "$REPO/winetest/writewatch.c" "$OUT_DIR/winetest/writewatch.exe" "$OUT_DIR/winetest/build.log" ||
-    { cat "$OUT_DIR/winetest/build.log" >&2; die "mingw could not build winetest/writewatch.c"; }
+suite_exe winetest writewatch
 if [[ " ${SUITES[*]} " == *" ksm "* ]]; then
-    : >"$OUT_DIR/ksm/build.log"
-    wine_build_exe "$REPO/winetest/moving_memory.c" "$OUT_DIR/ksm/moving_memory.exe" "$OUT_DIR/ksm/build.log" ||
-        { cat "$OUT_DIR/ksm/build.log" >&2; die "mingw could not build winetest/moving_memory.c"; }
+    suite_exe ksm moving_memory
     gcc -O2 -Wall -Wextra -o "$OUT_DIR/ksm/with-memory-merge" "$REPO/tools/with-memory-merge.c" >>"$OUT_DIR/ksm/build.log" 2>&1 ||
         { cat "$OUT_DIR/ksm/build.log" >&2; die "gcc could not build tools/with-memory-merge.c"; }
     # KSM's settings come back however the script ends.
     trap moving_memory_restore EXIT
 fi
-if [[ " ${SUITES[*]} " == *" receive "* ]]; then
-    : >"$OUT_DIR/receive/build.log"
-    wine_build_exe "$REPO/winetest/receive_race.c" "$OUT_DIR/receive/receive_race.exe" "$OUT_DIR/receive/build.log" -lws2_32 ||
-        { cat "$OUT_DIR/receive/build.log" >&2; die "mingw could not build winetest/receive_race.c"; }
-fi
+[[ " ${SUITES[*]} " != *" receive "* ]] || suite_exe receive receive_race -lws2_32
 [ "$FULL_SOCK" = 1 ] || export WINETEST_WRITE_WATCH_ONLY=1
 
 # ---- does the patched Wine track through libwritewatch? --------------------
