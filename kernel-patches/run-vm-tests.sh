@@ -98,17 +98,19 @@ source "$HERE/lib/guest.sh"
 source "$HERE/lib/boot.sh"
 
 # ---- the VMs ----------------------------------------------------------------
-# name | kind | arch | kernel source package | config fragments (kconfig/) | patch series dir | huge pages | KSM
-# The huge pages column reserves the hugetlb pool of the selftests' hugetlb cases
+# name | kind | arch | kernel source package | config fragments (kconfig/) | patch series dir | command line | KSM
+# The command line column reserves the hugetlb pool of the selftests' hugetlb cases
 # on the kernel command line: 128 MiB of the guest's 2 GiB, 64 pages of
 # 2 MiB. With 16K pages the PMD size is 32 MiB, and mainline's tests assume
 # 2 MiB hugetlb pages (pagemap_ioctl maps 2 MiB of hugetlb memory): that VM
 # gets 2 MiB pages too, which arm64 makes of contiguous ptes.
+# ww.ksm_runs=12 (6.1-patched) repeats the kernel-alone KSM stress: the
+# fake write fault that 0010 removes showed in about one run of four.
 # KSM: "fixed" when the kernel keeps the uffd-wp bit as KSM merges a page
 # (linux-6.1/0009, linux-6.12/0001), "defect" when it is mainline's (x86_64
 # 6.12 stays unpatched: the reference that shows the bug) or Debian's.
 VM_TABLE="
-6.1-patched    | built | x86_64 | linux-source-6.1  | common selftests memory-events x86_64 numa-x86_64 linux-6.1 | linux-6.1  | hugepages=64 | fixed
+6.1-patched    | built | x86_64 | linux-source-6.1  | common selftests memory-events x86_64 numa-x86_64 linux-6.1 | linux-6.1  | hugepages=64 ww.ksm_runs=12 | fixed
 6.1-stock      | stock | x86_64 | -                 | -                                                           | -          | hugepages=64 | defect
 6.12           | built | x86_64 | linux-source-6.12 | common selftests memory-events x86_64 numa-x86_64           | -          | hugepages=64 | defect
 arm64-6.12-4k  | built | arm64  | linux-source-6.12 | common selftests memory-events arm64 arm64-4k               | linux-6.12 | hugepages=64 | fixed
@@ -189,7 +191,7 @@ mkdir -p "$WORK"
 # and, for arm64, the cross toolchain and arm64 libraries (multiarch).
 COMMON_PACKAGES=(busybox-static bc flex bison libelf-dev libssl-dev cpio gcc make xz-utils
 	meson ninja-build g++ catch2 pkg-config libfmt-dev libwine-dev)
-ARCH_PACKAGES_x86_64=(qemu-system-x86)
+ARCH_PACKAGES_x86_64=(qemu-system-x86 libnuma-dev)
 ARCH_PACKAGES_arm64=(qemu-system-arm gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libfmt-dev:arm64)
 
 # pkg_install PACKAGES...: installs those missing; on failure returns 1 with

@@ -73,7 +73,7 @@ boot_summaries() {
 boot_check() {
 	local out=$1 want=$2 name rc sum why=() passed=()
 	boot_clean_log "$out" | grep -o 'WW-KERNEL.*' || true
-	boot_clean_log "$out" | grep -E '^(WW-B|WW-R|WW-D|WW-MM|FAIL |SKIP |INFO |[0-9]+ passed|test cases|All tests|writewatch tests:|SKIP:|exit status|moving-memory|not ok|# Totals|  [a-z-]+ +(happened|not here|NO TRACE|refused) )' || true
+	boot_clean_log "$out" | grep -E '^(WW-B|WW-R|WW-D|WW-MM|FAIL |SKIP |INFO |[0-9]+ passed|test cases|All tests|writewatch tests:|SKIP:|exit status|moving-memory|ksm-run|not ok|# Totals|  [a-z-]+ +(happened|not here|NO TRACE|refused) )' || true
 	while read -r name rc sum; do
 		if [ "$rc" = 0 ]; then
 			passed+=("$name $sum")

@@ -20,28 +20,47 @@
 #   cow              copy-on-write after fork, pins, THP, hugetlb (the
 #                    do_wp_page path that async uffd-wp enters)
 #   mremap_test      page tables moved with their entries (markers included)
-# And ours, in their style: ksm_uffd_wp (kernel-patches/tests/ksm_uffd_wp.c),
-# KSM merging write-protected pages must keep them write-protected: it
-# fails on mainline and Debian's kernels, passes with the KSM patch
-# (guest/init judges it by the VM's KSM column).
+#   ksm_functional_tests  KSM unmerging: test_unmerge_uffd_wp is mainline
+#                    6.2's check that breaking a KSM page's sharing keeps
+#                    uffd-wp (the series' patch 0010 backports the fix)
+#   migration        move_pages(2) between two NUMA nodes under load:
+#                    migration entries in the fault paths (x86 only: the
+#                    arm64 VM has one node; RUNTIME cut from 20 to 5 s,
+#                    and the one thread touching the memory may take the
+#                    guest's second CPU: mainline wants three)
+# And ours, in their style (kernel-patches/tests/): ksm_uffd_wp, KSM
+# merging write-protected pages must keep them write-protected, and
+# unmerging them too: it fails on mainline and Debian's kernels, passes
+# with the KSM patches (guest/init judges it by the VM's KSM column);
+# hugetlb_unshare_uffd_wp, a read-only pin's unsharing copy of a hugetlb
+# page keeps uffd-wp (fails on 6.1 without patch 0011; judged as the
+# mainline programs are).
 # Left out: khugepaged (collapse policy; uffd-unit-tests' minor-collapse
 # covers the one check the series adds, and 6.12's copy does not compile:
 # KSFT_SKIP undeclared), protection_keys and mdwe_test (pkeys and exec
-# protection, untouched), ksm, migration (needs two NUMA nodes), the hugetlb
+# protection, untouched), ksm_tests (merge throughput), the hugetlb
 # programs (hugetlb faults beyond uffd-wp, untouched), gup_longterm.
 SELFTEST_PACKAGE=linux-source-6.12
-SELFTEST_PROGRAMS_x86_64="pagemap_ioctl uffd-unit-tests uffd-stress soft-dirty mkdirty cow mremap_test ksm_uffd_wp"
-SELFTEST_PROGRAMS_arm64="pagemap_ioctl uffd-unit-tests uffd-stress mkdirty cow mremap_test ksm_uffd_wp"
+SELFTEST_PROGRAMS_x86_64="pagemap_ioctl uffd-unit-tests uffd-stress soft-dirty mkdirty cow mremap_test ksm_functional_tests migration ksm_uffd_wp hugetlb_unshare_uffd_wp"
+SELFTEST_PROGRAMS_arm64="pagemap_ioctl uffd-unit-tests uffd-stress mkdirty cow mremap_test ksm_functional_tests ksm_uffd_wp hugetlb_unshare_uffd_wp"
 SELFTEST_LIB_SCRIPT=${BASH_SOURCE[0]}
-SELFTEST_OURS=$(cd "$(dirname "$SELFTEST_LIB_SCRIPT")/../tests" && pwd)/ksm_uffd_wp.c
+SELFTEST_OURS=$(cd "$(dirname "$SELFTEST_LIB_SCRIPT")/../tests" && pwd)
 
 # selftests_sources PROGRAM: the .c files of one program (relative to mm/,
 # or absolute for ours).
 selftests_sources() {
 	case "$1" in
 	uffd-unit-tests|uffd-stress) echo "$1.c uffd-common.c vm_util.c thp_settings.c" ;;
-	ksm_uffd_wp) echo "$SELFTEST_OURS vm_util.c" ;;
+	ksm_uffd_wp|hugetlb_unshare_uffd_wp) echo "$SELFTEST_OURS/$1.c vm_util.c" ;;
 	*) echo "$1.c vm_util.c thp_settings.c" ;;
+	esac
+}
+
+# selftests_libs PROGRAM: what it links beyond libc's parts.
+selftests_libs() {
+	case "$1" in
+	migration) echo "-lnuma -lrt -lpthread -lm" ;;
+	*) echo "-lrt -lpthread -lm" ;;
 	esac
 }
 
@@ -49,7 +68,7 @@ selftests_build() {
 	local arch=$1 version key out src mm karch cc programs p lock
 	version=$(dpkg-query -W -f='${Version}' "$SELFTEST_PACKAGE") ||
 		die "selftests_build: $SELFTEST_PACKAGE is not installed"
-	key=$({ echo "$SELFTEST_PACKAGE $version $arch"; cat "$SELFTEST_LIB_SCRIPT" "$SELFTEST_OURS"; } |
+	key=$({ echo "$SELFTEST_PACKAGE $version $arch"; cat "$SELFTEST_LIB_SCRIPT" "$SELFTEST_OURS"/ksm_uffd_wp.c "$SELFTEST_OURS"/hugetlb_unshare_uffd_wp.c; } |
 		sha256sum | cut -c1-16)
 	out=$WORK/selftests-$arch-$key
 	ST_DIR=$out/bin
@@ -82,6 +101,15 @@ selftests_build() {
 		"$mm/pagemap_ioctl.c" > "$out/src/pagemap_ioctl.c"
 	[ "$(diff "$mm/pagemap_ioctl.c" "$out/src/pagemap_ioctl.c" | grep -c '^>')" = 2 ] ||
 		die "selftests_build: pagemap_ioctl.c no longer has the two MFD_NOEXEC_SEAL calls this script edits"
+	# migration moves pages for 20 s per case, six cases: 5 s keeps
+	# thousands of migrations per case at a quarter of the time. It wants
+	# one CPU per thread touching the memory plus one spare, and skips
+	# every case below three: the x86 guests have two.
+	sed -e 's/^#define RUNTIME\t\t(20)$/#define RUNTIME\t\t(5)/' \
+		-e 's/self->nthreads = numa_num_task_cpus() - 1;/self->nthreads = numa_num_task_cpus();/' \
+		"$mm/migration.c" > "$out/src/migration.c"
+	[ "$(diff "$mm/migration.c" "$out/src/migration.c" | grep -c '^>')" = 2 ] ||
+		die "selftests_build: migration.c no longer defines RUNTIME as this script expects"
 	for p in ${!programs}; do
 		local files=() f
 		for f in $(selftests_sources "$p"); do
@@ -92,7 +120,7 @@ selftests_build() {
 		done
 		(cd "$out/src" && "$cc" -Wall -O2 -static -U_FORTIFY_SOURCE -I"$out/src" -I"$mm" \
 			-isystem "$out/hdr/usr/include" -isystem "$src/tools/include/uapi" \
-			-o "$out/bin/$p" "${files[@]}" -lrt -lpthread -lm) > "$out/$p.log" 2>&1 ||
+			-o "$out/bin/$p" "${files[@]}" $(selftests_libs "$p")) > "$out/$p.log" 2>&1 ||
 			{ tail -20 "$out/$p.log" >&2; die "selftests_build: compiling $p for $arch failed (log: $out/$p.log)"; }
 	done
 	touch "$out/.ww-done"

@@ -19,6 +19,10 @@ beside those of the 6.12 VM, then the verdict:
   THP size the kernel offers, 6.1 has one); any other skip, a failure or
   an error is a regression of the series. Neither holds for a program
   that does not run on stock 6.1 at all (pagemap_ioctl exits at once).
+  A failure is excused only for the tests OUTSIDE_TRACKING lists, each
+  with its reason, and only where stock 6.1 fails it the same way: a 6.1
+  behaviour with no uffd-wp, pagemap or PAGEMAP_SCAN in it. A test that
+  touches the tracking is never listed, whatever stock 6.1 does.
 Failures and errors (a program stopping at a failed step) on the reference
 kernels (6.12 on both arches, stock 6.1) are mainline's, listed as notes:
 they take those tests out of the comparison, not the stage down.
@@ -35,12 +39,21 @@ REFERENCE = "6.12"
 PATCHED = "6.1-patched"
 STOCK = "6.1-stock"
 WHOLE = "(whole program)"
+# (program, test) -> why 6.1 fails it without the series being at fault.
+OUTSIDE_TRACKING = {
+    ("ksm_functional_tests", "test_unmerge_zero_pages"):
+        "reads ksm_zero_pages, a 6.7 counter of KSM's zero pages that 6.1 does not keep",
+    ("ksm_functional_tests", "test_prot_none"):
+        "6.1's KSM looks pages up with follow_page(), which passes over PROT_NONE ptes: "
+        "nothing merges (no uffd-wp involved; mainline 6.5 let KSM through)",
+}
 UNFINISHED = "did not finish"
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 TAP_RESULT = re.compile(r"^(not ok|ok) \d+ ?(.*)$")
 UFFD_CASE = re.compile(r"Testing (\S+) on (\S+)\.\.\. ?")
 UFFD_VERDICT = re.compile(r"(done)$|(skipped|failed) \[reason: (.*?)\]", re.M)
+GLUED = re.compile(r"(?<=.)(?=# \[RUN\] |Bail out!)")
 # Tests whose description carries a measurement: named without it.
 MEASURED = [re.compile(r"^(transact_test)\b.*")]
 
@@ -65,10 +78,17 @@ def blocks(log_text):
         yield name, lines, None, 0
 
 
+def unglued(lines):
+    """The lines with those split off that a message without its closing
+    newline glued onto its own (ksm_functional_tests: "not ok 5 ...# [RUN] ...")."""
+    for line in lines:
+        yield from GLUED.split(line)
+
+
 def tap_results(lines, rc):
     """kselftest TAP output: (test, result, detail) per result line."""
     out, heading, seen, planned, bailed = [], "", Counter(), None, None
-    for line in lines:
+    for line in unglued(lines):
         if line.startswith("# [RUN] "):
             heading = line[len("# [RUN] "):].strip()
             continue
@@ -79,7 +99,11 @@ def tap_results(lines, rc):
                 out.append((WHOLE, "skip", m.group(2) or "planned no test"))
             continue
         if line.startswith("Bail out!"):
-            bailed = line
+            # ksft_finished() ends a run with failures this way: the
+            # failures are counted already, and a real stop shows as
+            # fewer results than planned.
+            if not re.match(r"Bail out! \d+ out of \d+ tests failed", line):
+                bailed = line
             continue
         m = TAP_RESULT.match(line)
         if not m:
@@ -175,7 +199,7 @@ def fmt_counts(c):
 def table(name, vm, seconds, ref):
     beside = ref is not None and name != REFERENCE
     rows = [f"{name}" + (f" beside {REFERENCE}" if beside else "") + f" ({sum(seconds.values())} s)",
-            f"  {'program':<17} {name:<44} {REFERENCE if beside else ''}"]
+            f"  {'program':<24} {name:<44} {REFERENCE if beside else ''}"]
     order = list(vm.keys()) + [p for p in (ref or {}) if p not in vm]
     for program in order:
         mine = "not run"
@@ -184,7 +208,7 @@ def table(name, vm, seconds, ref):
         theirs = ""
         if beside:
             theirs = fmt_counts(counts(ref.get(program, {}))) if program in ref else "not run"
-        rows.append(f"  {program:<17} {mine:<44} {theirs}")
+        rows.append(f"  {program:<24} {mine:<44} {theirs}")
     return rows
 
 
@@ -205,6 +229,9 @@ def judge_patched(patched, ref, stock):
             base_ran = bool(base_tests) and WHOLE not in base_tests
             if base_ran and mine in ("skip", "missing") and base[0] == mine:
                 allowed.append(f"{where}; on {STOCK}: {base[0]}" + (f" ({base[1]})" if base[1] else ""))
+            elif base_ran and mine == "fail" and base[0] == mine and (program, test) in OUTSIDE_TRACKING:
+                allowed.append(f"{where}; fails on {STOCK} too, outside the tracking: "
+                               f"{OUTSIDE_TRACKING[(program, test)]}")
             else:
                 regressions.append(where)
     return allowed, regressions
@@ -249,7 +276,7 @@ def main(argv):
             lines.append(f"{PATCHED} against {REFERENCE}: "
                          f"{sum(1 for t in ref.values() for r, _ in t.values() if r == 'pass')} tests pass on "
                          f"{REFERENCE}; {len(regressions)} of them fail, error or skip on {PATCHED} "
-                         f"where {STOCK} does not; {len(allowed)} skipped as on {STOCK}")
+                         f"where {STOCK} does not; {len(allowed)} excused as on {STOCK}")
             lines += [f"  allowed: {a}" for a in allowed]
             problems += [f"{PATCHED} regresses: {r}" for r in regressions]
     verdict = "PASS" if not problems else "FAIL"

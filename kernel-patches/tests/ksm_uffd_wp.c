@@ -12,9 +12,12 @@
  *
  * For each kind of merge: fill anonymous pages with one value, protect
  * them, let KSM merge them, then read pagemap. With UFFD_FEATURE_WP_ASYNC
- * (6.7+, or 6.1 with the writewatch series) one more case writes one merged
- * page and checks that it alone lost the bit and that it holds what was
- * written.
+ * (6.7+, or 6.1 with the writewatch series) two more cases: a write to one
+ * merged page must unprotect that page alone, and MADV_UNMERGEABLE must
+ * give the pages back without unprotecting any (before 6.2 KSM broke the
+ * sharing with a fake write fault, which the async mode took for a write:
+ * mainline's "mm/ksm: fix KSM COW breaking with userfaultfd-wp via
+ * FAULT_FLAG_UNSHARE", the 6.1 series' patch 0010).
  *
  * Built from the writewatch tree against tools/testing/selftests/mm of a
  * kernel source (kselftest.h, vm_util.c), like the other mm selftests; needs
@@ -209,6 +212,35 @@ static unsigned int pages_merged(char *addr, unsigned int nr, unsigned long *sha
 }
 
 /*
+ * MADV_UNMERGEABLE after test_merge()'s write to page 5: no other page may
+ * read as written, and every page keeps its contents. KSM pages must be
+ * unshared; zero pages KSM placed stay where the kernel does not unshare
+ * them (before 6.7), which is no write either.
+ */
+static void test_unmerge(const char *kind, char *addr, char value, bool zero_pages)
+{
+	unsigned int still_merged, written = 0;
+	unsigned long pfn;
+	bool right = true;
+
+	if (madvise(addr, NR_PAGES * pagesize, MADV_UNMERGEABLE)) {
+		ksft_test_result_fail("%s: MADV_UNMERGEABLE: %s\n", kind, strerror(errno));
+		return;
+	}
+	for (unsigned int i = 0; i < NR_PAGES; i++) {
+		bool wp = pagemap_get_entry(pagemap_fd, addr + i * pagesize) & PM_UFFD_WP;
+
+		written += i != 5 && !wp;
+		right &= i == 5 ? !wp && addr[i * pagesize] == value + 1 : wp && addr[i * pagesize] == value;
+	}
+	still_merged = pages_merged(addr, NR_PAGES, &pfn);
+	ksft_print_msg("%s: after MADV_UNMERGEABLE %u pages still share a frame, %u unwritten pages read as written\n",
+		       kind, still_merged, written);
+	ksft_test_result(right && (zero_pages || !still_merged),
+			 "%s: unmerging unprotects no page\n", kind);
+}
+
+/*
  * One kind of merge: NR_PAGES pages of 'value', protected, merged. Reports
  * whether the merged pages kept the bit, then (asynchronous mode) whether a
  * write to one of them is seen on that page alone.
@@ -223,8 +255,10 @@ static void test_merge(const char *kind, char value, bool zero_pages)
 
 	if (knob_write("use_zero_pages", zero_pages ? "1" : "0")) {
 		ksft_test_result_skip("%s: use_zero_pages cannot be set\n", kind);
-		if (wp_async)
+		if (wp_async) {
 			ksft_test_result_skip("%s: write after merge\n", kind);
+			ksft_test_result_skip("%s: unmerge\n", kind);
+		}
 		return;
 	}
 	addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -249,8 +283,10 @@ static void test_merge(const char *kind, char value, bool zero_pages)
 		zpfn = zero_pfn();
 	if (!merged || (zero_pages && pfn != zpfn)) {
 		ksft_test_result_skip("%s: KSM merged none of the %d pages\n", kind, NR_PAGES);
-		if (wp_async)
+		if (wp_async) {
 			ksft_test_result_skip("%s: write after merge\n", kind);
+			ksft_test_result_skip("%s: unmerge\n", kind);
+		}
 		goto out;
 	}
 	lost = pages_without_wp(addr, NR_PAGES);
@@ -273,6 +309,7 @@ static void test_merge(const char *kind, char value, bool zero_pages)
 				right &= !written && addr[i * pagesize] == value;
 		}
 		ksft_test_result(right, "%s: a write to a merged page is seen on that page alone\n", kind);
+		test_unmerge(kind, addr, value, zero_pages);
 	}
 out:
 	close(uffd);
@@ -308,7 +345,7 @@ int main(void)
 	    knob_write("sleep_millisecs", "0") || knob_write("run", "1"))
 		ksft_exit_skip("the KSM knobs cannot be set\n");
 
-	tests = wp_async ? 4 : 2;
+	tests = wp_async ? 6 : 2;
 	ksft_set_plan(tests);
 	test_merge("KSM page", 0x5a, false);
 	test_merge("zero page", 0, true);
