@@ -101,6 +101,13 @@ selftests_build() {
 		"$mm/pagemap_ioctl.c" > "$out/src/pagemap_ioctl.c"
 	[ "$(diff "$mm/pagemap_ioctl.c" "$out/src/pagemap_ioctl.c" | grep -c '^>')" = 2 ] ||
 		die "selftests_build: pagemap_ioctl.c no longer has the two MFD_NOEXEC_SEAL calls this script edits"
+	# ksm_functional_tests' fork-exec case hands execv() an argv without
+	# its closing NULL: the exec fails and the child goes on with the
+	# parent's remaining tests, printing them twice. The copy ends it.
+	sed -e 's/{ prg_name, FORK_EXEC_CHILD_PRG_NAME }/{ prg_name, FORK_EXEC_CHILD_PRG_NAME, NULL }/' \
+		"$mm/ksm_functional_tests.c" > "$out/src/ksm_functional_tests.c"
+	[ "$(diff "$mm/ksm_functional_tests.c" "$out/src/ksm_functional_tests.c" | grep -c '^>')" = 1 ] ||
+		die "selftests_build: ksm_functional_tests.c no longer has the argv this script ends"
 	# migration moves pages for 20 s per case, six cases: 5 s keeps
 	# thousands of migrations per case at a quarter of the time. It wants
 	# one CPU per thread touching the memory plus one spare, and skips
