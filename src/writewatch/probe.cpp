@@ -79,6 +79,28 @@ bool pagemap_scan_works(ww_kernel_features &f)
     return true;
 }
 
+// Tracking a range advises it (MADV_NOHUGEPAGE, MADV_UNMERGEABLE): a sandbox
+// whose filter refuses madvise(2) would make every watched allocation fail
+// there, where the fault backend, which needs no advice to track, works.
+// EINVAL is a kernel without the feature advised (no THP): not a refusal.
+bool advice_allowed(ww_kernel_features &f)
+{
+    long page = f.host_page_size;
+    void *area = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (area == MAP_FAILED) {
+        explain(f, fmt::format("mmap for the madvise probe: {}", std::strerror(errno)));
+        return false;
+    }
+    int ret = madvise(area, page, MADV_NOHUGEPAGE);
+    int err = errno;
+    munmap(area, page);
+    if (ret != 0 && err != EINVAL) {
+        explain(f, fmt::format("madvise(MADV_NOHUGEPAGE): {}", std::strerror(err)));
+        return false;
+    }
+    return true;
+}
+
 ww_kernel_features probe()
 {
     ww_kernel_features f{};
@@ -103,7 +125,8 @@ ww_kernel_features probe()
     if (f.userfaultfd && !f.wp_unpopulated)
         explain(f, fmt::format("userfaultfd lacks UFFD_FEATURE_WP_UNPOPULATED (features {:#x})", f.uffd_features));
     f.pagemap_scan = pagemap_scan_works(f);
-    f.kernel_backend_usable = f.userfaultfd && f.wp_async && f.wp_unpopulated && f.pagemap_scan;
+    f.kernel_backend_usable = f.userfaultfd && f.wp_async && f.wp_unpopulated && f.pagemap_scan &&
+                              advice_allowed(f);
     return f;
 }
 

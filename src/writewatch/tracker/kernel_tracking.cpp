@@ -23,14 +23,15 @@ namespace writewatch {
 namespace {
 std::atomic<KernelTracking *> instance{nullptr};
 
-// A kernel built without KSM refuses MADV_UNMERGEABLE with EINVAL.
-bool kernel_has_ksm()
+// A kernel built without KSM refuses MADV_UNMERGEABLE with EINVAL, one
+// without THP MADV_NOHUGEPAGE: nothing to keep out there.
+bool kernel_knows_advice(int advice)
 {
     const long size = kernel_features().host_page_size;
     void *scratch = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (scratch == MAP_FAILED)
         return true; // cannot tell: ask for every range and see
-    bool refused = ::madvise(scratch, size, MADV_UNMERGEABLE) != 0 && errno == EINVAL;
+    bool refused = ::madvise(scratch, size, advice) != 0 && errno == EINVAL;
     ::munmap(scratch, size);
     return !refused;
 }
@@ -46,7 +47,8 @@ KernelTracking *KernelTracking::get()
         // WRITEWATCH_KSM_DEFENCE=off leaves ranges to KSM: for tests that show
         // what a kernel does without the defence (a kernel that keeps the bit).
         const char *defence = std::getenv("WRITEWATCH_KSM_DEFENCE");
-        made->unmerge_ranges_ = !(defence && std::strcmp(defence, "off") == 0) && kernel_has_ksm();
+        made->unmerge_ranges_ = !(defence && std::strcmp(defence, "off") == 0) && kernel_knows_advice(MADV_UNMERGEABLE);
+        made->avoid_huge_pages_ = kernel_knows_advice(MADV_NOHUGEPAGE);
         if (!made->open_descriptors()) {
             delete made;
             return nullptr;
@@ -127,7 +129,7 @@ ww_status KernelTracking::retrack(uintptr_t start, uintptr_t end)
 
 ww_status KernelTracking::track(uintptr_t start, uintptr_t end)
 {
-    ww_status status = advise(start, end, MADV_NOHUGEPAGE);
+    ww_status status = avoid_huge_pages_ ? advise(start, end, MADV_NOHUGEPAGE) : WW_STATUS_SUCCESS;
     if (status == WW_STATUS_SUCCESS)
         status = keep_out_of_ksm(start, end);
     if (status != WW_STATUS_SUCCESS)

@@ -52,6 +52,7 @@ private:
     UniqueFd uffd_;
     UniqueFd pagemap_;
     bool unmerge_ranges_ = true; // KSM present and WRITEWATCH_KSM_DEFENCE not off
+    bool avoid_huge_pages_ = true; // THP present: ranges are advised MADV_NOHUGEPAGE
 };
 
 // Kernel errors worth asking again for: page-table allocation, a signal, a
