@@ -70,10 +70,12 @@ log "in the bullseye root: $(in_root sh -c 'echo "meson $(meson --version), $(g+
 
 # The build, with bullseye's toolchain.
 if [ -f "$build/build.ninja" ]; then
-    in_root meson setup --reconfigure "$build" >/dev/null || die "meson setup --reconfigure $build failed (in the root)"
+    in_root meson setup --reconfigure "$build" -Dbundle_runpath=true >/dev/null ||
+        die "meson setup --reconfigure $build failed (in the root)"
 else
     rm -rf "$build"
-    in_root meson setup "$build" --buildtype=release -Dwerror=true || die "meson setup $build failed (in the root)"
+    in_root meson setup "$build" --buildtype=release -Dwerror=true -Dbundle_runpath=true ||
+        die "meson setup $build failed (in the root)"
 fi
 in_root ninja -C "$build" || die "the build failed in the bullseye root (ninja -C $build)"
 
@@ -89,15 +91,30 @@ if [ $tests = 1 ]; then
         die "the libraries need symbol versions bullseye does not have"
 fi
 
-# What a Proton tree takes: the libraries (soname and real file) and headers.
-dist=$build/dist
-rm -rf "$dist"
+# What a Proton tree takes: the libraries (soname and real file) and headers,
+# as meson installs them: the build tree's runpaths replaced by the
+# install's, so that libwritewatch-kernelbase finds the libwritewatch beside
+# it ($ORIGIN, -Dbundle_runpath) and nothing in this build directory.
+dist=$build/dist staged=$build/staged
+rm -rf "$dist" "$staged"
+in_root meson install -C "$build" --no-rebuild --destdir "$staged" >"$build/install.log" 2>&1 ||
+    { cat "$build/install.log"; die "meson install into $staged failed (in the root)"; }
 mkdir -p "$dist/lib" "$dist/include"
 for f in "${libs[@]}"; do
     soname=$(soname_of "$f")
-    cp "$f" "$dist/lib/${f##*/}"
+    installed=$(find "$staged" -type f -name "${f##*/}" | head -n 1)
+    [ -n "$installed" ] || die "meson install left no ${f##*/} in $staged"
+    cp "$installed" "$dist/lib/${f##*/}"
     [ "$soname" = "${f##*/}" ] || ln -sf "${f##*/}" "$dist/lib/$soname"
 done
 cp -r include/writewatch "$dist/include/"
+rm -rf "$staged"
+kernelbase=$dist/lib/libwritewatch-kernelbase.so.0
+runpath=$(readelf -d "$kernelbase" | sed -n 's/.*Library runpath: \[\(.*\)\].*/\1/p')
+[ "$runpath" = '$ORIGIN' ] || die "$kernelbase has the runpath '$runpath', not \$ORIGIN"
+# Loaded in the root, where no libwritewatch is installed, with no library
+# path: only the runpath can find the copy beside it.
+in_root env -u LD_LIBRARY_PATH "$build/tests/dlopen-check" "$kernelbase" libwritewatch.so.0 ||
+    die "$kernelbase does not load the libwritewatch.so.0 beside it"
 log "ready: $(cd "$dist" && find . -type f -o -type l | sort | tr '\n' ' ')"
 echo "$dist" >&3
