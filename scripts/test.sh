@@ -8,7 +8,9 @@
 #   3. reliability: a bounded libFuzzer session and an ASan+UBSan build;
 #      fault injection: every kind of kernel call made to fail, on both
 #      backends; memory that moves under watched regions
-#      (scripts/moving-memory.sh);
+#      (scripts/moving-memory.sh); the native programs as a normal user,
+#      then under seccomp filters refusing the kernel interfaces
+#      (scripts/unprivileged.sh);
 #   4. the conformance test under real Wine 8 beside the native runs; then
 #      per Wine (wine-patches/run-wine-tests.sh), Wine's own write-watch tests
 #      and ours, fault injection included, under the Wine with the
@@ -42,6 +44,7 @@ stage_table=(
     "reliability|seeded libFuzzer on both targets, stress programs under ASan+UBSan"
     "fault-injection|kernel calls made to fail on purpose, both backends"
     "moving-memory|memory that moves under watched regions (scripts/moving-memory.sh)"
+    "unprivileged|a normal user's process, then seccomp sandboxes refusing each kernel interface"
     "winetest-wine8|winetest/writewatch.c under Debian's Wine 8.0 beside the native runs"
     "wine-8.0|Wine 8.0 + series: Wine's tests and ours beside stock Wine 8.0"
     "proton|Proton build: Debian 11 root and toolchain, symbol versions, Wine 8.0 + series loading it"
@@ -165,6 +168,7 @@ if [ -n "${selected[reliability]:-}" ]; then
 fi
 stage fault-injection bash scripts/fault-injection.sh
 stage moving-memory bash scripts/moving-memory.sh "$build"
+stage unprivileged bash scripts/unprivileged.sh "$build"
 
 
 stage winetest-wine8 \
