@@ -85,16 +85,12 @@ bool pagemap_scan_works(ww_kernel_features &f)
 // EINVAL is a kernel without the feature advised (no THP): not a refusal.
 bool advice_allowed(ww_kernel_features &f)
 {
-    long page = f.host_page_size;
-    void *area = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (area == MAP_FAILED) {
+    int err = scratch_advice_error(MADV_NOHUGEPAGE);
+    if (err == -1) {
         explain(f, fmt::format("mmap for the madvise probe: {}", std::strerror(errno)));
         return false;
     }
-    int ret = madvise(area, page, MADV_NOHUGEPAGE);
-    int err = errno;
-    munmap(area, page);
-    if (ret != 0 && err != EINVAL) {
+    if (err != 0 && err != EINVAL) {
         explain(f, fmt::format("madvise(MADV_NOHUGEPAGE): {}", std::strerror(err)));
         return false;
     }
@@ -131,6 +127,17 @@ ww_kernel_features probe()
 }
 
 } // namespace
+
+int scratch_advice_error(int advice)
+{
+    const long page = sysconf(_SC_PAGESIZE);
+    void *area = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (area == MAP_FAILED)
+        return -1;
+    int err = madvise(area, page, advice) == 0 ? 0 : errno;
+    munmap(area, page);
+    return err;
+}
 
 const ww_kernel_features &kernel_features()
 {

@@ -8,4 +8,9 @@ namespace writewatch {
 
 const ww_kernel_features &kernel_features();
 
+// What madvise(2) answers to ADVICE on a scratch page of this process: 0 when
+// the advice is taken, else its errno; -1 (errno set by mmap) when no scratch
+// page could be mapped.
+int scratch_advice_error(int advice);
+
 } // namespace writewatch

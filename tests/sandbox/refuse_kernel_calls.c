@@ -55,8 +55,11 @@ static const struct mode modes[] = {
 
 static int install_filter(const struct mode *m)
 {
-    /* The request is an unsigned int: the low half of the argument (this
-     * file only builds for little-endian targets). */
+    const __u32 refuse = SECCOMP_RET_ERRNO | ((__u32)m->error & SECCOMP_RET_DATA);
+    /* What the call gets when its second argument is not PAGEMAP_SCAN: only
+     * the ioctl mode looks at it (the request is an unsigned int, the low
+     * half of the argument: this file builds for little-endian targets). */
+    const __u32 other_request = m->match_ioctl_request ? SECCOMP_RET_ALLOW : refuse;
     struct sock_filter program[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, THIS_AUDIT_ARCH, 1, 0),
@@ -66,8 +69,8 @@ static int install_filter(const struct mode *m)
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(1)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (__u32)PAGEMAP_SCAN, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, m->match_ioctl_request ? SECCOMP_RET_ALLOW : SECCOMP_RET_ERRNO | m->error),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (m->error & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, other_request),
+        BPF_STMT(BPF_RET | BPF_K, refuse),
     };
     struct sock_fprog fprog = {sizeof(program) / sizeof(program[0]), program};
 

@@ -27,13 +27,7 @@ std::atomic<KernelTracking *> instance{nullptr};
 // without THP MADV_NOHUGEPAGE: nothing to keep out there.
 bool kernel_knows_advice(int advice)
 {
-    const long size = kernel_features().host_page_size;
-    void *scratch = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (scratch == MAP_FAILED)
-        return true; // cannot tell: ask for every range and see
-    bool refused = ::madvise(scratch, size, advice) != 0 && errno == EINVAL;
-    ::munmap(scratch, size);
-    return !refused;
+    return scratch_advice_error(advice) != EINVAL; // -1, cannot tell: ask for every range and see
 }
 }
 
