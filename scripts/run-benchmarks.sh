@@ -168,5 +168,28 @@ while [ $r -le "$runs" ]; do
 	r=$((r + 1))
 done
 
+# --- what a reservation costs (bench/ww_reserve.c), once per contestant -----
+# Natively up to 4 TiB. Under Wine up to 256 GiB: the Wine series and Wine
+# 11's own path still write-protect a whole reservation, and 4 TiB would ask
+# them for 8 GiB of page tables.
+reservation="$out/reservation.txt"
+: >"$reservation"
+for c in $contestants; do
+	case $c in
+	writewatch-kernel|writewatch-fault)
+		run=(env "WRITEWATCH_BACKEND=${c#writewatch-}" "$bin/ww_reserve" 64K,1G,256G,4T) ;;
+	wine*)
+		[ -f "$bin/ww_reserve.exe" ] || die "$c: $bin/ww_reserve.exe was not built"
+		run=(env "WINEPREFIX=${prefix[$c]}" WINEDEBUG=-all DISPLAY= "${loader[$c]}" "$bin/ww_reserve.exe" 64K,1G,256G) ;;
+	*) continue ;;
+	esac
+	log "reservation cost: $c"
+	{ echo "$c"; timeout $limit "${run[@]}" | tr -d '\r'; } >>"$reservation" || die "$c: ww_reserve failed"
+done
+
 # --- report -----------------------------------------------------------------
 python3 "$src/scripts/bench-report.py" --raw "$raw" --out "$out" --mode $mode
+echo
+echo "What a reservation costs, with MEM_WRITE_WATCH against without, and a scan over it against the same"
+echo "scan over a dense allocation of the committed pieces' size (ms; VmPTE in KiB; bench/ww_reserve.c):"
+cat "$reservation"

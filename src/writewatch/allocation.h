@@ -4,9 +4,11 @@
 
 #include "page_state.h"
 #include "signal_safe_mutex.h"
+#include "sparse_array.h"
 #include "tracker/tracked_range.h"
 #include "writewatch/writewatch.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -28,7 +30,9 @@ struct Allocation {
     size_t size = 0; // bytes, a multiple of WW_PAGE_SIZE
     uint32_t allocation_protect = 0;
     Backend *backend = nullptr; // null for memory allocated without MEM_WRITE_WATCH
-    std::unique_ptr<std::atomic<PageState>[]> pages;
+    // One state per page; a reservation pays only for the blocks of pages
+    // ever committed (a block is 2 MiB of address space, 512 bytes of states).
+    SparseArray<std::atomic<PageState>, 512> pages;
     SignalSafeMutex fault_lock; // serialises the fault backend's handler with its scans
     // The kernel backend's tracking, in the allocation's own memory: a cold
     // GetWriteWatch reads it right after the allocation, without a pointer to
@@ -47,9 +51,24 @@ struct Allocation {
     }
 
     PageState state(size_t index) const { return pages[index].load(std::memory_order_acquire); }
+    // The first page of [from, to) that is written or latched, or 'to';
+    // blocks of pages never committed are skipped whole.
+    size_t next_watched(size_t from, size_t to) const
+    {
+        while (from < to) {
+            from = pages.next_touched(from, to);
+            size_t block_end = std::min(to, (from / pages.block + 1) * pages.block);
+            for (; from < block_end; ++from)
+                if (state(from) & page_state::watch_mask)
+                    return from;
+        }
+        return to;
+    }
     // Replace everything but the watch bits, which the fault handler may set concurrently.
     void set_layout(size_t index, PageState layout)
     {
+        if (layout)
+            pages.touch(index, 1);
         PageState old = pages[index].load(std::memory_order_relaxed);
         while (!pages[index].compare_exchange_weak(
             old, static_cast<PageState>((old & page_state::watch_mask) | layout),

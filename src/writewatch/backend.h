@@ -14,8 +14,13 @@ public:
     virtual ~Backend() = default;
     virtual ww_backend_kind kind() const = 0;
 
-    // Start tracking a freshly mapped allocation whose pages are all clean.
+    // Start tracking a freshly mapped allocation whose pages are all clean
+    // and have no access; committed pages follow with prepare_commit.
     virtual ww_status attach(Allocation &allocation) = 0;
+    // The pages, reserved and not committed, are about to be committed: they
+    // start clean. Called before their protection allows any access, so that
+    // what a reservation costs does not depend on its size.
+    virtual ww_status prepare_commit(Allocation &allocation, PageRange pages) = 0;
     // Stop tracking; the allocation is unmapped right after.
     virtual void detach(Allocation &allocation) = 0;
     // Make the mapping of the pages match their page states (after a protection

@@ -29,7 +29,7 @@ bool Registry::is_free(uintptr_t start, uintptr_t stop) const
 size_t Registry::bytes_for(const Allocation &allocation)
 {
     // The map node is an estimate: three pointers and colour beside the pair.
-    size_t bytes = sizeof(Allocation) + allocation.page_count() * sizeof(PageState) +
+    size_t bytes = sizeof(Allocation) + allocation.pages.bytes_in_use() +
                    sizeof(std::pair<const uintptr_t, std::unique_ptr<Allocation>>) + 4 * sizeof(void *);
     if (allocation.kernel_range) // and its entry in the range table
         bytes += allocation.kernel_range->heap_bytes() + 10 * sizeof(void *);

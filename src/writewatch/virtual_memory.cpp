@@ -157,12 +157,10 @@ ww_status reserve(Registry &reg, AddressRange range, uint32_t type, uint32_t pro
     if (!allocation)
         return WW_STATUS_NO_MEMORY;
     size_t page_count = range.size() / WW_PAGE_SIZE;
-    allocation->pages.reset(new (std::nothrow) std::atomic<PageState>[page_count]);
-    if (!allocation->pages)
+    if (!allocation->pages.allocate(page_count))
         return WW_STATUS_NO_MEMORY;
-    PageState initial = (type & WW_MEM_COMMIT) ? (protection_bits | page_state::committed) : 0;
-    for (size_t i = 0; i < page_count; ++i)
-        allocation->pages[i].store(initial, std::memory_order_relaxed);
+    // A reservation's pages start zero (reserved, no access) and cost nothing.
+    const bool committed = type & WW_MEM_COMMIT;
 
     uintptr_t mapped = 0;
     ww_status status = map_reservation(reg, range.start, range.size(), type & WW_MEM_TOP_DOWN, &mapped);
@@ -176,7 +174,16 @@ ww_status reserve(Registry &reg, AddressRange range, uint32_t type, uint32_t pro
         munmap(reinterpret_cast<void *>(mapped), range.size());
         return status;
     }
-    if ((status = apply_protection(*allocation, PageRange{0, page_count})) != WW_STATUS_SUCCESS) {
+    // The mapping has no access already; committed pages start clean first.
+    if (committed && backend)
+        status = backend->prepare_commit(*allocation, PageRange{0, page_count});
+    if (committed && status == WW_STATUS_SUCCESS) {
+        allocation->pages.touch(0, page_count);
+        for (size_t i = 0; i < page_count; ++i)
+            allocation->pages[i].store(protection_bits | page_state::committed, std::memory_order_relaxed);
+        status = apply_protection(*allocation, PageRange{0, page_count});
+    }
+    if (status != WW_STATUS_SUCCESS) {
         if (backend)
             backend->detach(*allocation);
         munmap(reinterpret_cast<void *>(mapped), range.size());
@@ -193,6 +200,22 @@ ww_status commit(Registry &reg, AddressRange range, PageState protection_bits)
     if (!allocation || !allocation->contains(range.start, range.end))
         return WW_STATUS_CONFLICTING_ADDRESSES;
     PageRange pages = allocation->pages_of(range.start, range.end);
+    if (allocation->backend) {
+        // Each run of reserved pages starts clean before it gets access.
+        for (size_t i = pages.first; i < pages.first + pages.count;) {
+            if (allocation->state(i) & page_state::committed) {
+                ++i;
+                continue;
+            }
+            size_t run = i;
+            while (run < pages.first + pages.count && !(allocation->state(run) & page_state::committed))
+                ++run;
+            if (ww_status status = allocation->backend->prepare_commit(*allocation, PageRange{i, run - i});
+                status != WW_STATUS_SUCCESS)
+                return status;
+            i = run;
+        }
+    }
     return change_layout(*allocation, pages, protection_bits | page_state::committed,
                          [] { return WW_STATUS_SUCCESS; });
 }
@@ -399,9 +422,18 @@ extern "C" ww_status ww_query_virtual_memory(void *process, const void *addr,
     size_t first = allocation->page_index(reinterpret_cast<uintptr_t>(addr));
     PageState layout = allocation->state(first) & page_state::layout_mask;
     size_t end = first + 1;
-    while (end < allocation->page_count() &&
-           (allocation->state(end) & page_state::layout_mask) == layout)
+    while (end < allocation->page_count()) {
+        if (layout == 0) { // reserved: blocks never committed are skipped whole
+            size_t touched = allocation->pages.next_touched(end, allocation->page_count());
+            if (touched != end) {
+                end = touched;
+                continue;
+            }
+        }
+        if ((allocation->state(end) & page_state::layout_mask) != layout)
+            break;
         ++end;
+    }
     bool committed = layout & page_state::committed;
     info->base_address = reinterpret_cast<void *>(allocation->page_address(first));
     info->allocation_base = reinterpret_cast<void *>(allocation->base);

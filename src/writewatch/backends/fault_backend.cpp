@@ -56,6 +56,11 @@ public:
 
     void detach(Allocation &allocation) override { withdraw_fault_allocation(allocation); }
 
+    ww_status prepare_commit(Allocation &, PageRange) override
+    {
+        return WW_STATUS_SUCCESS; // their clean protection comes with the commit
+    }
+
     ww_status apply_protection(Allocation &allocation, PageRange pages) override
     {
         FaultSection section(allocation);
@@ -98,9 +103,9 @@ public:
         if (!reset) {
             // Reading the bits needs no lock: a write racing with the call is
             // seen now or by the next call, as with any get.
-            for (size_t i = pages.first; i < end && stored < limit; ++i)
-                if (allocation.state(i) & page_state::watch_mask)
-                    addresses[stored++] = reinterpret_cast<void *>(allocation.page_address(i));
+            for (size_t i = allocation.next_watched(pages.first, end); i < end && stored < limit;
+                 i = allocation.next_watched(i + 1, end))
+                addresses[stored++] = reinterpret_cast<void *>(allocation.page_address(i));
             *found = stored;
             return WW_STATUS_SUCCESS;
         }
@@ -168,8 +173,15 @@ private:
         size_t end = pages.first + pages.count;
         if (hold_throughout) {
             FaultSection section(allocation);
-            size_t next = pages.first;
-            return clean_window(allocation, next, end, limit, deliver);
+            uintptr_t done = 0;
+            for (size_t next = pages.first; next < end && done < limit;)
+                if (ww_status status = clean_window(allocation, next, end, limit - done, [&](size_t index) {
+                        ++done;
+                        deliver(index);
+                    });
+                    status != WW_STATUS_SUCCESS)
+                    return status;
+            return WW_STATUS_SUCCESS;
         }
         std::array<size_t, chunk_pages> chunk;
         uintptr_t done = 0;
@@ -191,9 +203,10 @@ private:
     }
 
     // One window of clean_written, inside its fault section: finds up to
-    // 'room' written pages in [next, stop), write-protects the span from the
-    // first to the last of them and clears their watch bits, calling
-    // deliver(index) for each, and moves next past what it examined. The
+    // 'room' written pages in [next, stop), within one run of blocks ever
+    // committed, write-protects the span from the first to the last of them
+    // and clears their watch bits, calling deliver(index) for each, and
+    // moves next past what it examined. The
     // clean pages in the span have their clean protection already, so one
     // mprotect per protection run covers it: fewer calls, and mappings split
     // by earlier writes merge again. When an mprotect fails, the pages before
@@ -203,16 +216,21 @@ private:
                                   Deliver deliver)
     {
         auto written = [&](size_t i) { return (allocation.state(i) & page_state::watch_mask) != 0; };
-        while (next < stop && !written(next))
-            ++next;
+        next = allocation.next_watched(next, stop);
         if (next == stop)
             return WW_STATUS_SUCCESS;
+        // The span ends with the blocks ever committed: protecting across
+        // the reserved ones between would walk every page state there.
+        stop = allocation.pages.next_untouched(next, stop);
         size_t first = next, last = next;
-        for (uintptr_t found = 0; next < stop && found < room; ++next)
-            if (written(next)) {
-                last = next;
-                ++found;
+        for (uintptr_t found = 0; next < stop;) {
+            last = next;
+            if (++found == room) {
+                next = last + 1;
+                break;
             }
+            next = allocation.next_watched(next + 1, stop);
+        }
         size_t applied = 0;
         ww_status status = apply_host_protection(
             allocation, PageRange{first, last - first + 1},

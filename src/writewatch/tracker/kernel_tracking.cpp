@@ -121,14 +121,17 @@ ww_status KernelTracking::retrack(uintptr_t start, uintptr_t end)
     return uffd_request(kernel::uffd_register, uffd_.get(), &reg);
 }
 
-ww_status KernelTracking::track(uintptr_t start, uintptr_t end)
+ww_status KernelTracking::enroll(uintptr_t start, uintptr_t end)
 {
     ww_status status = avoid_huge_pages_ ? advise(start, end, MADV_NOHUGEPAGE) : WW_STATUS_SUCCESS;
     if (status == WW_STATUS_SUCCESS)
         status = keep_out_of_ksm(start, end);
-    if (status != WW_STATUS_SUCCESS)
-        return status;
-    status = retrack(start, end);
+    return status == WW_STATUS_SUCCESS ? retrack(start, end) : status;
+}
+
+ww_status KernelTracking::track(uintptr_t start, uintptr_t end)
+{
+    ww_status status = enroll(start, end);
     return status == WW_STATUS_SUCCESS ? write_protect(start, end) : status;
 }
 

@@ -27,6 +27,11 @@ public:
     // report 512 pages), out of KSM (a merge drops the uffd-wp bit), every
     // page write-protected: all clean.
     ww_status track(uintptr_t start, uintptr_t end);
+    // The same without write-protecting: for memory no one can access yet
+    // (a reservation), whose pages are protected when they become accessible
+    // (write_protect). Unprotected pages cost no page tables: registering and
+    // advising are per mapping, not per page.
+    ww_status enroll(uintptr_t start, uintptr_t end);
     // Register again after the host replaced the mapping (a fresh vma has no
     // registration); registering what is registered already changes nothing.
     ww_status retrack(uintptr_t start, uintptr_t end);

@@ -17,25 +17,25 @@ uint64_t bit_span(size_t from, size_t to)
 
 bool PageMarks::ensure_bits()
 {
-    if (bits_)
-        return true;
-    size_t words = 2 * word_count();
-    bits_.reset(new (std::nothrow) std::atomic<uint64_t>[words]);
-    if (!bits_)
-        return false;
-    for (size_t i = 0; i < words; ++i)
-        bits_[i].store(0, std::memory_order_relaxed);
-    return true;
+    if (!has_bits_)
+        has_bits_ = words_.allocate(2 * word_count());
+    return has_bits_;
 }
 
 size_t PageMarks::next_marked(size_t from, size_t to) const
 {
-    if (!bits_ || marked_pages() == 0)
+    if (!has_bits_ || marked_pages() == 0)
         return to;
     while (from < to) {
+        // Words never marked are skipped a block at a time.
+        size_t element = words_.next_touched(2 * (from / 64), 2 * word_count());
+        if (element / 2 > from / 64)
+            from = element / 2 * 64;
+        if (from >= to)
+            break;
         size_t word = from / 64;
-        uint64_t bits = pending_words()[word].load(std::memory_order_relaxed) |
-                        latched_words()[word].load(std::memory_order_relaxed);
+        uint64_t bits = pending_word(word).load(std::memory_order_relaxed) |
+                        latched_word(word).load(std::memory_order_relaxed);
         bits &= ~((uint64_t{1} << (from % 64)) - 1);
         if (bits) {
             size_t page = word * 64 + static_cast<size_t>(__builtin_ctzll(bits));
@@ -50,20 +50,22 @@ bool PageMarks::change(size_t first, size_t count, unsigned which, bool set)
 {
     if (count == 0)
         return true;
-    if (!bits_) {
+    if (!has_bits_) {
         if (!set)
             return true; // nothing to clear
         if (!ensure_bits())
             return false;
     }
     size_t end = first + count;
+    if (set)
+        words_.touch(2 * (first / 64), 2 * ((end - 1) / 64 - first / 64 + 1));
     long delta = 0;
     for (size_t page = first; page < end;) {
         size_t word = page / 64;
         size_t stop = std::min(end, (word + 1) * 64);
         uint64_t mask = bit_span(page % 64, stop - word * 64);
-        std::atomic<uint64_t> &pending = pending_words()[word];
-        std::atomic<uint64_t> &latched = latched_words()[word];
+        std::atomic<uint64_t> &pending = pending_word(word);
+        std::atomic<uint64_t> &latched = latched_word(word);
         uint64_t before = pending.load(std::memory_order_relaxed) | latched.load(std::memory_order_relaxed);
         if (which & pending_bit)
             set ? pending.fetch_or(mask, std::memory_order_relaxed) : pending.fetch_and(~mask, std::memory_order_relaxed);
@@ -79,7 +81,7 @@ bool PageMarks::change(size_t first, size_t count, unsigned which, bool set)
 
 bool PageMarks::latch_pending(size_t first, size_t count)
 {
-    if (!bits_ || count == 0)
+    if (!has_bits_ || count == 0)
         return true; // no pending page to latch
     size_t end = first + count;
     for (size_t page = first; page < end;) {
@@ -87,8 +89,8 @@ bool PageMarks::latch_pending(size_t first, size_t count)
         size_t stop = std::min(end, (word + 1) * 64);
         uint64_t mask = bit_span(page % 64, stop - word * 64);
         // Pending pages are marked already: the count does not change.
-        latched_words()[word].fetch_or(pending_words()[word].load(std::memory_order_relaxed) & mask,
-                                       std::memory_order_relaxed);
+        latched_word(word).fetch_or(pending_word(word).load(std::memory_order_relaxed) & mask,
+                                    std::memory_order_relaxed);
         page = stop;
     }
     return true;

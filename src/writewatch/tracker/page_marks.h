@@ -12,9 +12,13 @@
 // get-and-reset returning the page, clear both marks.
 //
 // The bitmaps are allocated on first use, so a range that never had a mark
-// costs nothing, and 'marked_pages() == 0' is the fast path's test. Callers
+// costs nothing, and 'marked_pages() == 0' is the fast path's test; they are
+// sparse (sparse_array.h), so a huge range pays for the parts that had marks
+// and a search for the next mark skips the rest. Callers
 // hold the range's lock exclusively to change marks (shared to read them).
 #pragma once
+
+#include "../sparse_array.h"
 
 #include <atomic>
 #include <cstddef>
@@ -31,10 +35,10 @@ public:
     // Pages with either mark; 0 while nothing was ever marked.
     size_t marked_pages() const { return marked_.load(std::memory_order_acquire); }
     // Heap bytes held for the bitmaps.
-    size_t heap_bytes() const { return bits_ ? 2 * word_count() * sizeof(uint64_t) : 0; }
+    size_t heap_bytes() const { return has_bits_ ? words_.bytes_in_use() : 0; }
 
-    bool pending(size_t page) const { return bits_ && test(pending_words(), page); }
-    bool latched(size_t page) const { return bits_ && test(latched_words(), page); }
+    bool pending(size_t page) const { return has_bits_ && test(pending_word(page / 64), page); }
+    bool latched(size_t page) const { return has_bits_ && test(latched_word(page / 64), page); }
     bool marked(size_t page) const { return pending(page) || latched(page); }
 
     // The first marked page in [from, to), or 'to'.
@@ -63,11 +67,12 @@ private:
     static constexpr unsigned pending_bit = 1, latched_bit = 2;
 
     size_t word_count() const { return (page_count_ + 63) / 64; }
-    std::atomic<uint64_t> *pending_words() const { return bits_.get(); }
-    std::atomic<uint64_t> *latched_words() const { return bits_.get() + word_count(); }
-    static bool test(const std::atomic<uint64_t> *words, size_t page)
+    // The pending and latched words of each 64 pages lie side by side.
+    std::atomic<uint64_t> &pending_word(size_t word) const { return words_[2 * word]; }
+    std::atomic<uint64_t> &latched_word(size_t word) const { return words_[2 * word + 1]; }
+    static bool test(const std::atomic<uint64_t> &word, size_t page)
     {
-        return (words[page / 64].load(std::memory_order_relaxed) >> (page % 64)) & 1;
+        return (word.load(std::memory_order_relaxed) >> (page % 64)) & 1;
     }
     bool ensure_bits();
     // Sets or clears the chosen bitmaps over [first, first + count).
@@ -75,7 +80,8 @@ private:
 
     std::atomic<size_t> marked_{0}; // first: a plain get or reset reads only this
     size_t page_count_;
-    std::unique_ptr<std::atomic<uint64_t>[]> bits_; // pending words, then latched words
+    bool has_bits_ = false;
+    SparseArray<std::atomic<uint64_t>, 64> words_; // a block: 2048 pages
 };
 
 } // namespace writewatch

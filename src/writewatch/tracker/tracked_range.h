@@ -49,6 +49,16 @@ public:
 
     // Start tracking: all pages clean (host-page aligned range, mapped).
     ww_status attach() { return kernel_.track(base_, end_); }
+    // Start tracking a range none of whose pages can be accessed yet (a
+    // reservation): nothing is write-protected, so its size costs nothing.
+    // Pages are protected by protect_fresh before they become accessible.
+    ww_status attach_inaccessible() { return kernel_.enroll(base_, end_); }
+    // [start, end) (host-page aligned) had no access and never held a write
+    // that is still reported; it becomes accessible: its pages start clean.
+    ww_status protect_fresh(uintptr_t start, uintptr_t end)
+    {
+        return orphaned() ? WW_STATUS_NOT_SUPPORTED : kernel_.write_protect(start, end);
+    }
     // Stop tracking (the host unmaps the memory, or keeps it untracked).
     void detach() { kernel_.untrack(base_, end_); }
 
