@@ -1,6 +1,8 @@
 // What a huge watched reservation costs: page tables and tracking memory
 // follow the committed pieces, not the reserved size, and answers inside it
 // stay exact (SEMANTICS.md, "Cost of a reservation").
+#include "host_range.h"
+#include "page_units.h"
 #include "win32.h"
 
 #include <catch2/catch.hpp>
@@ -29,8 +31,12 @@ constexpr size_t pieces = 16;
 
 TEST_CASE("a 256 GiB watched reservation costs what its committed pieces cost", "[allocation][cost]")
 {
+    // Offsets in whole host pages (units), so that answers are exact there too.
+    const size_t u = unit();
     const size_t reserved_pages = size_t(256) << 18; // 256 GiB
     const size_t stride = reserved_pages / pieces;
+    const size_t offset = 3 * u; // pieces start off a page-table boundary
+    auto written_at = [&](size_t piece, size_t page) { return units({(piece * stride + offset) / u + page}); };
     long tables_before = page_table_kib();
     size_t tracking_before = ww_tracking_memory_bytes();
     WatchedRegion region(reserved_pages, MEM_RESERVE | MEM_WRITE_WATCH, PAGE_READWRITE);
@@ -40,58 +46,63 @@ TEST_CASE("a 256 GiB watched reservation costs what its committed pieces cost", 
     CHECK(written_pages(region.base(), region.size()).empty());
 
     for (size_t i = 0; i < pieces; ++i) {
-        REQUIRE(VirtualAlloc(region.page_ptr(i * stride + 7), piece_pages * page, MEM_COMMIT, PAGE_READWRITE) ==
-                region.page_ptr(i * stride + 7));
-        region.page_ptr(i * stride + 7 + i)[1] = 1;
+        char *piece = region.page_ptr(i * stride + offset);
+        REQUIRE(VirtualAlloc(piece, piece_pages * page, MEM_COMMIT, PAGE_READWRITE) == piece);
+        piece[i * u * page + 1] = 1;
     }
-    // Committing 64 MiB in 16 pieces: a few page tables each (the pieces
-    // straddle 2 MiB blocks), and tracking of about one byte per committed page.
-    CHECK(page_table_kib() - tables_before <= long(pieces) * 4 * 4 + 256);
+    // Committing 64 MiB in 16 pieces: the page tables of each piece (it
+    // straddles up to three) and of the level above, and tracking of about
+    // one byte per committed page.
+    const long table_kib = static_cast<long>(host_page_size() / 1024);
+    CHECK(page_table_kib() - tables_before <= long(pieces) * 4 * table_kib + 256);
     size_t tracking = ww_tracking_memory_bytes() - tracking_before;
     CHECK(tracking <= pieces * (piece_pages + 2 * 512 + 4096) + 4096);
 
     std::vector<size_t> expected;
     for (size_t i = 0; i < pieces; ++i)
-        expected.push_back(i * stride + 7 + i);
+        for (size_t index : written_at(i, i))
+            expected.push_back(index);
     CHECK(written_pages(region.base(), region.size(), WRITE_WATCH_FLAG_RESET) == expected);
     CHECK(written_pages(region.base(), region.size()).empty());
 
     SECTION("decommit and recommit inside it: the pieces start clean")
     {
-        char *piece = region.page_ptr(3 * stride + 7);
-        piece[5 * page] = 1;
+        char *piece = region.page_ptr(3 * stride + offset);
+        piece[5 * u * page] = 1;
         REQUIRE(VirtualFree(piece, piece_pages * page, MEM_DECOMMIT));
         CHECK(written_pages(region.base(), region.size()).empty());
         REQUIRE(VirtualAlloc(piece, piece_pages * page, MEM_COMMIT, PAGE_READWRITE) == piece);
         CHECK(written_pages(region.base(), region.size()).empty());
-        piece[9 * page] = 1;
-        CHECK(written_pages(region.base(), region.size()) == std::vector<size_t>{3 * stride + 7 + 9});
+        piece[9 * u * page] = 1;
+        CHECK(written_pages(region.base(), region.size()) == written_at(3, 9));
     }
     SECTION("committing again what is committed keeps its writes; a new piece beside one starts clean")
     {
-        char *piece = region.page_ptr(5 * stride + 7);
-        piece[2 * page] = 1;
-        REQUIRE(VirtualAlloc(piece - 7 * page, (piece_pages + 20) * page, MEM_COMMIT, PAGE_READWRITE) ==
-                piece - 7 * page);
-        CHECK(written_pages(region.base(), region.size()) == std::vector<size_t>{5 * stride + 7 + 2});
-        piece[-1] = 1; // the page before the piece, committed just now
-        CHECK(written_pages(region.base(), region.size()) ==
-              (std::vector<size_t>{5 * stride + 6, 5 * stride + 7 + 2}));
+        char *piece = region.page_ptr(5 * stride + offset);
+        piece[2 * u * page] = 1;
+        REQUIRE(VirtualAlloc(piece - u * page, (piece_pages + 2 * u) * page, MEM_COMMIT, PAGE_READWRITE) ==
+                piece - u * page);
+        CHECK(written_pages(region.base(), region.size()) == written_at(5, 2));
+        piece[-1] = 1; // the last page before the piece, committed just now
+        std::vector<size_t> both = units({(5 * stride + offset) / u - 1});
+        for (size_t index : written_at(5, 2))
+            both.push_back(index);
+        CHECK(written_pages(region.base(), region.size()) == both);
     }
     SECTION("MEM_RESET inside it keeps which pages count as written")
     {
-        char *piece = region.page_ptr(7 * stride + 7);
-        piece[4 * page] = 1;
-        REQUIRE(VirtualAlloc(piece, 8 * page, MEM_RESET, PAGE_READWRITE) == piece);
-        CHECK(written_pages(region.base(), region.size()) == std::vector<size_t>{7 * stride + 7 + 4});
+        char *piece = region.page_ptr(7 * stride + offset);
+        piece[4 * u * page] = 1;
+        REQUIRE(VirtualAlloc(piece, 8 * u * page, MEM_RESET, PAGE_READWRITE) == piece);
+        CHECK(written_pages(region.base(), region.size()) == written_at(7, 4));
     }
     SECTION("a commit long after the reservation, at its far end, starts clean")
     {
-        char *last = region.page_ptr(reserved_pages - 3);
-        REQUIRE(VirtualAlloc(last, 3 * page, MEM_COMMIT, PAGE_READWRITE) == last);
+        char *last = region.page_ptr(reserved_pages - 3 * u);
+        REQUIRE(VirtualAlloc(last, 3 * u * page, MEM_COMMIT, PAGE_READWRITE) == last);
         CHECK(written_pages(region.base(), region.size()).empty());
-        last[2 * page] = 1;
+        last[2 * u * page] = 1;
         CHECK(written_pages(region.base(), region.size(), WRITE_WATCH_FLAG_RESET) ==
-              std::vector<size_t>{reserved_pages - 1});
+              units({reserved_pages / u - 1}));
     }
 }
