@@ -12,8 +12,9 @@
  *     each: page tables again;
  *   - GetWriteWatch with WRITE_WATCH_FLAG_RESET and a clean GetWriteWatch
  *     over the whole reservation, against the same calls over a dense
- *     allocation holding only the committed pieces' worth of pages written
- *     the same way: the sparse-scan ratios.
+ *     allocation of the committed pieces' size written the same way
+ *     (xdense), and against one call per committed piece (xpieces): the
+ *     sparse-scan ratios.
  * Output: one line per size, a table; times in ms (median of 9 calls).
  */
 #include <windows.h>
@@ -101,27 +102,39 @@ static int commit_pieces(char *base, struct layout l)
 	return 0;
 }
 
-/* Median times of get-and-reset (after writing the pages again) and of a
- * clean get over [base, base + size); -1 when a call fails or misses pages. */
-static void time_calls(char *base, uint64_t size, char *written_base, struct layout l, double *get_reset,
-		       double *clean)
+/* GetWriteWatch over [base, base + size) expecting 'expected' pages; -1 when
+ * it fails or finds another number. */
+static int get_pages(DWORD flags, char *base, uint64_t size, ULONG_PTR expected)
 {
 	static void *addresses[4 * MAX_PIECES];
+	ULONG_PTR count = 4 * MAX_PIECES;
+	ULONG granularity;
+	if (GetWriteWatch(flags, base, (SIZE_T)size, addresses, &count, &granularity) || count != expected)
+		return -1;
+	return 0;
+}
+
+/* Median times of get-and-reset (after writing the pages again) and of a
+ * clean get: over the whole [base, base + size) in one call, or (by_piece)
+ * piece by piece, one call each; -1 when a call fails or misses pages. */
+static void time_calls(char *base, uint64_t size, struct layout l, int by_piece, double *get_reset, double *clean)
+{
 	double reset_ms[REPEATS], clean_ms[REPEATS];
+	size_t calls = by_piece ? l.pieces : 1;
+	uint64_t span = by_piece ? l.piece : size;
+	ULONG_PTR per_call = by_piece ? 1 : l.pieces;
 	*get_reset = *clean = -1;
 	for (int r = 0; r < REPEATS; r++) {
-		ULONG_PTR count = 4 * MAX_PIECES;
-		ULONG granularity;
-		write_pieces(written_base, l);
+		write_pieces(base, l);
 		uint64_t t0 = bench_now_ns();
-		if (GetWriteWatch(WRITE_WATCH_FLAG_RESET, base, (SIZE_T)size, addresses, &count, &granularity) ||
-		    count != l.pieces)
-			return;
+		for (size_t i = 0; i < calls; i++)
+			if (get_pages(WRITE_WATCH_FLAG_RESET, base + i * l.stride, span, per_call))
+				return;
 		reset_ms[r] = ms_since(t0);
-		count = 4 * MAX_PIECES;
 		t0 = bench_now_ns();
-		if (GetWriteWatch(0, base, (SIZE_T)size, addresses, &count, &granularity) || count != 0)
-			return;
+		for (size_t i = 0; i < calls; i++)
+			if (get_pages(0, base + i * l.stride, span, 0))
+				return;
 		clean_ms[r] = ms_since(t0);
 	}
 	*get_reset = bench_median(reset_ms, REPEATS);
@@ -183,9 +196,9 @@ int main(int argc, char **argv)
 	const char *sizes = argc > 1 ? argv[1] : "64K,1G,256G,4T";
 	char list[256];
 	snprintf(list, sizeof(list), "%s", sizes);
-	printf("%-8s | %-23s | %-23s | %-15s | %-27s | %-25s\n", "reserved", "reserve ms: plain/watch",
+	printf("%-8s | %-23s | %-23s | %-15s | %-27s | %-27s | %s\n", "reserved", "reserve ms: plain/watch",
 	       "VmPTE KiB: plain/watch", "tracking bytes", "committed VmPTE: plain/watch",
-	       "get+reset, clean ms (x dense)");
+	       "get+reset ms, xdense xpieces", "clean get ms, xdense xpieces");
 	for (char *item = strtok(list, ","); item; item = strtok(NULL, ",")) {
 		uint64_t size = parse_size(item);
 		struct layout l = layout_of(size);
@@ -194,24 +207,27 @@ int main(int argc, char **argv)
 		char name[32];
 		if (measure_reservation(size, 0, &plain, NULL) || measure_reservation(size, 1, &watched, &base))
 			return 1;
-		double sparse_reset, sparse_clean, dense_reset = -1, dense_clean = -1;
-		time_calls(base, size, base, l, &sparse_reset, &sparse_clean);
+		double sparse_reset, sparse_clean, piece_reset, piece_clean, dense_reset = -1, dense_clean = -1;
+		time_calls(base, size, l, 0, &sparse_reset, &sparse_clean);
+		time_calls(base, size, l, 1, &piece_reset, &piece_clean);
 		VirtualFree(base, 0, MEM_RELEASE);
 		/* The same pages written in one committed block of the pieces' size. */
 		struct layout packed = l;
 		packed.stride = l.piece;
 		dense = VirtualAlloc(NULL, l.pieces * l.piece, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH, PAGE_READWRITE);
 		if (dense) {
-			time_calls(dense, l.pieces * l.piece, dense, packed, &dense_reset, &dense_clean);
+			time_calls(dense, l.pieces * l.piece, packed, 0, &dense_reset, &dense_clean);
 			VirtualFree(dense, 0, MEM_RELEASE);
 		}
 		char tracking[32] = "-";
 		if (watched.tracking >= 0)
 			sprintf(tracking, "%ld", watched.tracking);
-		printf("%-8s | %10.3f / %10.3f | %10ld / %10ld | %-15s | %12ld / %12ld | %.3f (x%.2f), %.3f (x%.2f)\n",
+		printf("%-8s | %10.3f / %10.3f | %10ld / %10ld | %-15s | %12ld / %12ld | %7.3f x%-5.2f x%-5.2f | "
+		       "%7.3f x%-5.2f x%-5.2f\n",
 		       size_name(size, name), plain.reserve_ms, watched.reserve_ms, plain.pte_reserve_kib,
 		       watched.pte_reserve_kib, tracking, plain.pte_commit_kib, watched.pte_commit_kib, sparse_reset,
-		       sparse_reset / dense_reset, sparse_clean, sparse_clean / dense_clean);
+		       sparse_reset / dense_reset, sparse_reset / piece_reset, sparse_clean, sparse_clean / dense_clean,
+		       sparse_clean / piece_clean);
 		fflush(stdout);
 	}
 	return 0;
