@@ -29,13 +29,59 @@
 #define MAX_PIECES 64
 #define REPEATS 9
 
+#if BENCH_WIN32
+/* Under Wine a file is opened by the wineserver, so Z:\proc\self is the
+ * server's: this process's entry is found by the name Wine gives the Unix
+ * process (the executable's, cut to 15 characters). Null when there is not
+ * exactly one. */
+static const char *own_status_path(void)
+{
+	static char path[MAX_PATH];
+	static int looked;
+	char module[MAX_PATH], name[16], wanted[64], line[256];
+	WIN32_FIND_DATAA entry;
+	int found = 0;
+	if (looked)
+		return path[0] ? path : NULL;
+	looked = 1;
+	if (!GetModuleFileNameA(NULL, module, sizeof(module)))
+		return NULL;
+	const char *base = strrchr(module, '\\') ? strrchr(module, '\\') + 1 : module;
+	snprintf(name, sizeof(name), "%s", base);
+	snprintf(wanted, sizeof(wanted), "Name:\t%s\n", name);
+	HANDLE search = FindFirstFileA("Z:\\proc\\*", &entry);
+	if (search == INVALID_HANDLE_VALUE)
+		return NULL;
+	do {
+		char candidate[MAX_PATH];
+		if (entry.cFileName[0] < '0' || entry.cFileName[0] > '9')
+			continue;
+		snprintf(candidate, sizeof(candidate), "Z:\\proc\\%s\\status", entry.cFileName);
+		FILE *status = fopen(candidate, "r");
+		if (!status)
+			continue;
+		while (fgets(line, sizeof(line), status))
+			if (strcmp(line, wanted) == 0 && found++ == 0)
+				snprintf(path, sizeof(path), "%s", candidate);
+		fclose(status);
+	} while (FindNextFileA(search, &entry));
+	FindClose(search);
+	if (found != 1)
+		path[0] = 0;
+	return path[0] ? path : NULL;
+}
+#else
+static const char *own_status_path(void)
+{
+	return "/proc/self/status";
+}
+#endif
+
+/* The process's page tables in KiB (VmPTE), or -1 when it cannot be read. */
 static long page_table_kib(void)
 {
-#if BENCH_WIN32
-	FILE *status = fopen("Z:\\proc\\self\\status", "r");
-#else
-	FILE *status = fopen("/proc/self/status", "r");
-#endif
+	const char *path = own_status_path();
+	FILE *status = path ? fopen(path, "r") : NULL;
 	char line[256];
 	long kib = -1;
 	if (!status)
@@ -45,6 +91,15 @@ static long page_table_kib(void)
 			kib = strtol(line + 6, NULL, 10);
 	fclose(status);
 	return kib;
+}
+
+/* 'now' minus 'before' as text in out (24 bytes), "-" when either is unknown. */
+static void put_growth(char *out, long before, long now)
+{
+	if (before < 0 || now < 0)
+		strcpy(out, "-");
+	else
+		sprintf(out, "%ld", now - before);
 }
 
 static long tracking_bytes(void)
@@ -143,7 +198,7 @@ static void time_calls(char *base, uint64_t size, struct layout l, int by_piece,
 
 struct reservation_cost {
 	double reserve_ms;
-	long pte_reserve_kib, pte_commit_kib, tracking;
+	char pte_reserve_kib[24], pte_commit_kib[24], tracking[24];
 };
 
 /* Reserves 'size' (with MEM_WRITE_WATCH if watch), commits the pieces; the
@@ -160,15 +215,15 @@ static int measure_reservation(uint64_t size, int watch, struct reservation_cost
 			(unsigned)GetLastError());
 		return -1;
 	}
-	cost->pte_reserve_kib = page_table_kib() - pte0;
-	cost->tracking = tracking_bytes() - tracking0;
+	put_growth(cost->pte_reserve_kib, pte0, page_table_kib());
+	put_growth(cost->tracking, tracking0, tracking_bytes());
 	if (commit_pieces(base, l)) {
 		fprintf(stderr, "ww_reserve: committing failed: error %u\n", (unsigned)GetLastError());
 		VirtualFree(base, 0, MEM_RELEASE);
 		return -1;
 	}
 	write_pieces(base, l);
-	cost->pte_commit_kib = page_table_kib() - pte0;
+	put_growth(cost->pte_commit_kib, pte0, page_table_kib());
 	if (kept)
 		*kept = base;
 	else
@@ -219,15 +274,12 @@ int main(int argc, char **argv)
 			time_calls(dense, l.pieces * l.piece, packed, 0, &dense_reset, &dense_clean);
 			VirtualFree(dense, 0, MEM_RELEASE);
 		}
-		char tracking[32] = "-";
-		if (watched.tracking >= 0)
-			sprintf(tracking, "%ld", watched.tracking);
-		printf("%-8s | %10.3f / %10.3f | %10ld / %10ld | %-15s | %12ld / %12ld | %7.3f x%-5.2f x%-5.2f | "
+		printf("%-8s | %10.3f / %10.3f | %10s / %10s | %-15s | %12s / %12s | %7.3f x%-5.2f x%-5.2f | "
 		       "%7.3f x%-5.2f x%-5.2f\n",
 		       size_name(size, name), plain.reserve_ms, watched.reserve_ms, plain.pte_reserve_kib,
-		       watched.pte_reserve_kib, tracking, plain.pte_commit_kib, watched.pte_commit_kib, sparse_reset,
-		       sparse_reset / dense_reset, sparse_reset / piece_reset, sparse_clean, sparse_clean / dense_clean,
-		       sparse_clean / piece_clean);
+		       watched.pte_reserve_kib, watched.tracking, plain.pte_commit_kib, watched.pte_commit_kib,
+		       sparse_reset, sparse_reset / dense_reset, sparse_reset / piece_reset, sparse_clean,
+		       sparse_clean / dense_clean, sparse_clean / piece_clean);
 		fflush(stdout);
 	}
 	return 0;
