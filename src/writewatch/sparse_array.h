@@ -5,9 +5,9 @@
 // Storage: an array of at least lazy_bytes (a summary of at least a page) is
 // an anonymous MAP_NORESERVE mapping, whose untouched pages take neither
 // memory nor page tables; a smaller one is on the heap (a mapping per small
-// allocation would use up vm.max_map_count). Beside it, one bit per block of block_length elements
-// says whether the block may hold a non-zero element, so that a scan skips
-// the rest (next_touched). Writers call touch() before they store a non-zero
+// allocation would use up vm.max_map_count). Beside it, one bit per block of
+// block_length elements says whether the block may hold a non-zero element,
+// so that a scan skips the rest (next_touched). Writers call touch() before they store a non-zero
 // value; only zeros are stored elsewhere without it.
 //
 // T is an integer or a std::atomic of one: all-zero bytes are its zero.
@@ -94,8 +94,8 @@ public:
                // mapping from one page on (reservations of 64 GiB and more).
                summary_.allocate((block_count() + 63) / 64 * sizeof(std::atomic<uint64_t>), 4096);
     }
-    bool allocated() const { return elements_.data() != nullptr || length_ == 0; }
-    size_t length() const { return length_; }
+    // Whether the last allocate() succeeded (both parts are there).
+    bool allocated() const { return elements_.data() != nullptr && summary_.data() != nullptr; }
 
     T &operator[](size_t index) const { return static_cast<T *>(elements_.data())[index]; }
 
@@ -115,34 +115,9 @@ public:
 
     // The first index in [from, to) whose block was touched, or 'to': every
     // element before it is zero.
-    size_t next_touched(size_t from, size_t to) const
-    {
-        while (from < to) {
-            size_t block = from / block_length;
-            uint64_t bits = summary()[block / 64].load(std::memory_order_relaxed) & ~((uint64_t{1} << (block % 64)) - 1);
-            if (bits) {
-                size_t found = (block / 64 * 64 + static_cast<size_t>(__builtin_ctzll(bits))) * block_length;
-                return found < from ? from : (found < to ? found : to);
-            }
-            from = (block / 64 + 1) * 64 * block_length;
-        }
-        return to;
-    }
-
+    size_t next_touched(size_t from, size_t to) const { return next_block(from, to, true); }
     // The first index in [from, to) whose block was never touched, or 'to'.
-    size_t next_untouched(size_t from, size_t to) const
-    {
-        while (from < to) {
-            size_t block = from / block_length;
-            uint64_t bits = ~summary()[block / 64].load(std::memory_order_relaxed) & ~((uint64_t{1} << (block % 64)) - 1);
-            if (bits) {
-                size_t found = (block / 64 * 64 + static_cast<size_t>(__builtin_ctzll(bits))) * block_length;
-                return found < from ? from : (found < to ? found : to);
-            }
-            from = (block / 64 + 1) * 64 * block_length;
-        }
-        return to;
-    }
+    size_t next_untouched(size_t from, size_t to) const { return next_block(from, to, false); }
 
     // Bytes of memory in use: the touched blocks and, when lazily mapped, the
     // summary's pages that hold their bits (at most one each), else all of it.
@@ -155,6 +130,21 @@ public:
     }
 
 private:
+    // The first index in [from, to) whose block's summary bit is 'touched'.
+    size_t next_block(size_t from, size_t to, bool touched) const
+    {
+        while (from < to) {
+            size_t block = from / block_length;
+            uint64_t word = summary()[block / 64].load(std::memory_order_relaxed);
+            uint64_t bits = (touched ? word : ~word) & ~((uint64_t{1} << (block % 64)) - 1);
+            if (bits) {
+                size_t found = (block / 64 * 64 + static_cast<size_t>(__builtin_ctzll(bits))) * block_length;
+                return found < from ? from : (found < to ? found : to);
+            }
+            from = (block / 64 + 1) * 64 * block_length;
+        }
+        return to;
+    }
     size_t block_count() const { return (length_ + block_length - 1) / block_length; }
     std::atomic<uint64_t> *summary() const { return static_cast<std::atomic<uint64_t> *>(summary_.data()); }
 

@@ -206,11 +206,11 @@ private:
     // 'room' written pages in [next, stop), within one run of blocks ever
     // committed, write-protects the span from the first to the last of them
     // and clears their watch bits, calling deliver(index) for each, and
-    // moves next past what it examined. The
-    // clean pages in the span have their clean protection already, so one
-    // mprotect per protection run covers it: fewer calls, and mappings split
-    // by earlier writes merge again. When an mprotect fails, the pages before
-    // its run are clean and delivered and the rest stay written.
+    // moves next past what it examined. The clean pages in the span have
+    // their clean protection already, so one mprotect per protection run
+    // covers it: fewer calls, and mappings split by earlier writes merge
+    // again. When an mprotect fails, the pages before its run are clean and
+    // delivered and the rest stay written.
     template <typename Deliver>
     static ww_status clean_window(Allocation &allocation, size_t &next, size_t stop, uintptr_t room,
                                   Deliver deliver)

@@ -17,14 +17,12 @@ uint64_t bit_span(size_t from, size_t to)
 
 bool PageMarks::ensure_bits()
 {
-    if (!has_bits_)
-        has_bits_ = words_.allocate(2 * word_count());
-    return has_bits_;
+    return has_bits() || words_.allocate(2 * word_count());
 }
 
 size_t PageMarks::next_marked(size_t from, size_t to) const
 {
-    if (!has_bits_ || marked_pages() == 0)
+    if (!has_bits() || marked_pages() == 0)
         return to;
     while (from < to) {
         // Words never marked are skipped a block at a time.
@@ -50,7 +48,7 @@ bool PageMarks::change(size_t first, size_t count, unsigned which, bool set)
 {
     if (count == 0)
         return true;
-    if (!has_bits_) {
+    if (!has_bits()) {
         if (!set)
             return true; // nothing to clear
         if (!ensure_bits())
@@ -81,7 +79,7 @@ bool PageMarks::change(size_t first, size_t count, unsigned which, bool set)
 
 bool PageMarks::latch_pending(size_t first, size_t count)
 {
-    if (!has_bits_ || count == 0)
+    if (!has_bits() || count == 0)
         return true; // no pending page to latch
     size_t end = first + count;
     for (size_t page = first; page < end;) {

@@ -35,10 +35,10 @@ public:
     // Pages with either mark; 0 while nothing was ever marked.
     size_t marked_pages() const { return marked_.load(std::memory_order_acquire); }
     // Heap bytes held for the bitmaps.
-    size_t heap_bytes() const { return has_bits_ ? words_.bytes_in_use() : 0; }
+    size_t heap_bytes() const { return has_bits() ? words_.bytes_in_use() : 0; }
 
-    bool pending(size_t page) const { return has_bits_ && test(pending_word(page / 64), page); }
-    bool latched(size_t page) const { return has_bits_ && test(latched_word(page / 64), page); }
+    bool pending(size_t page) const { return has_bits() && test(pending_word(page / 64), page); }
+    bool latched(size_t page) const { return has_bits() && test(latched_word(page / 64), page); }
     bool marked(size_t page) const { return pending(page) || latched(page); }
 
     // The first marked page in [from, to), or 'to'.
@@ -67,6 +67,7 @@ private:
     static constexpr unsigned pending_bit = 1, latched_bit = 2;
 
     size_t word_count() const { return (page_count_ + 63) / 64; }
+    bool has_bits() const { return words_.allocated(); }
     // The pending and latched words of each 64 pages lie side by side.
     std::atomic<uint64_t> &pending_word(size_t word) const { return words_[2 * word]; }
     std::atomic<uint64_t> &latched_word(size_t word) const { return words_[2 * word + 1]; }
@@ -80,7 +81,6 @@ private:
 
     std::atomic<size_t> marked_{0}; // first: a plain get or reset reads only this
     size_t page_count_;
-    bool has_bits_ = false;
     SparseArray<std::atomic<uint64_t>, 64> words_; // a block: 2048 pages
 };
 
