@@ -302,6 +302,35 @@ TEST_CASE("tracker: more written runs than one scan vector holds", "[tracker][li
     CHECK(drained == expected);
 }
 
+TEST_CASE("tracker: an answer stored inside the range leaves its pages written", "[tracker][limit]")
+{
+    REQUIRE_RANGE_TRACKER();
+    const size_t h = hp();
+    const size_t runs = 600; // more separate runs than one scan takes (256)
+    const size_t array_first = 2 * runs * h, array_pages = 8 * h;
+    HostRange range(array_first + array_pages);
+    for (size_t i = 0; i < runs; ++i)
+        range.write(2 * i * h);
+    // The first entries fill the array's first page long before the scan
+    // reaches it; with reset the scan would clean it after they were stored.
+    auto **array = reinterpret_cast<void **>(range.page_ptr(array_first));
+    uintptr_t count = runs * h + array_pages;
+    REQUIRE(ww_range_get_written(range.base(), range.size(), WW_WRITE_WATCH_FLAG_RESET, array, &count) ==
+            WW_STATUS_SUCCESS);
+    REQUIRE(count >= runs * h);
+    bool runs_first = true;
+    for (size_t i = 0; i < runs * h; ++i)
+        runs_first = runs_first && array[i] == range.page_ptr(2 * (i / h) * h + i % h);
+    CHECK(runs_first);
+    // Every page that holds an entry reads as written, as after Windows'
+    // copy-out; the rest of the array was reset.
+    const size_t holding = (count * sizeof(void *) + WW_PAGE_SIZE - 1) / WW_PAGE_SIZE;
+    Pages expected;
+    for (size_t k = 0; k < (holding + h - 1) / h * h; ++k)
+        expected.push_back(array_first + k);
+    CHECK(range.written() == expected);
+}
+
 TEST_CASE("tracker: after fork the child's calls say not supported", "[tracker][fork]")
 {
     REQUIRE_RANGE_TRACKER();

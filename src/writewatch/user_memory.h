@@ -6,6 +6,7 @@
 #include "writewatch/writewatch.h"
 
 #include <cstddef>
+#include <cstdint>
 
 namespace writewatch {
 
@@ -21,6 +22,13 @@ ww_status check_user_writable(const void *address, size_t size);
 // GetWriteWatch; the second is not probed again when it lies on the first's
 // last page).
 ww_status check_user_writable(const void *first, size_t first_size, const void *second, size_t second_size);
+
+// After a get with reset, writes every page of the results again (each
+// byte it writes is the same). Windows gathers the answer first and copies it
+// out afterwards, so an address array inside the region it reports on has its
+// pages written when the call returns; here results are stored as the scan
+// goes, and a page of the array that the scan reaches later is cleaned by it.
+void rewrite_results(void **addresses, uintptr_t count);
 
 // Called by the library's SIGSEGV/SIGBUS handler: when the fault is a probe's,
 // moves the interrupted thread to the probe's failure return and says true.

@@ -59,6 +59,8 @@ extern "C" WW_HOT_PATH ww_status ww_get_write_watch(void *process, uint32_t flag
         return WW_STATUS_ACCESS_VIOLATION;
     uintptr_t found = 0;
     status = backend_get_written(*allocation, pages, flags & WW_WRITE_WATCH_FLAG_RESET, addresses, limit, &found);
+    if (flags & WW_WRITE_WATCH_FLAG_RESET)
+        rewrite_results(addresses, found);
     // Even on a kernel failure the pages stored (and perhaps re-protected) are
     // counted, so a caller that looks loses nothing.
     *count = found;

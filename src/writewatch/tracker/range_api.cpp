@@ -2,6 +2,7 @@
 // the hand-over to the tracked range.
 #include "../hot_path.h"
 #include "../probe.h"
+#include "../user_memory.h"
 #include "range_table.h"
 
 #include <mutex>
@@ -129,6 +130,8 @@ extern "C" WW_HOT_PATH ww_status ww_range_get_written(void *base, size_t size, u
         uintptr_t stored = 0;
         ww_status status = range.get_written(bounds.start, bounds.end, flags & WW_WRITE_WATCH_FLAG_RESET,
                                              addresses, limit, &stored);
+        if (flags & WW_WRITE_WATCH_FLAG_RESET)
+            rewrite_results(addresses, stored);
         *count = stored;
         return status;
     });
