@@ -2,7 +2,7 @@
 # Build a Wine with the wine-patches/wine-VERSION series (or without it) and
 # install it as a tree that runs like wine.
 #
-#   wine-patches/build-wine.sh [VERSION] [--stock | --root-only]
+#   wine-patches/build-wine.sh [VERSION] [--stock | --root-only | --each-patch]
 #
 #   VERSION  8.0 (the default: Debian 12's Wine, built on this host), 10.0
 #            (Debian 13's, built in a Debian 13 root) or 11.0 (the Wine 11.0
@@ -12,6 +12,9 @@
 #            and 10.0, the same source built without the series for 11.0
 #   --root-only  only make (or find) the Debian root the version builds in,
 #            installing nothing on this host; prints nothing on stdout
+#   --each-patch  after the build (or its cache), build a copy of the source
+#            once without the series and again after each of its patches,
+#            in order: one line per step, failure when a step does not build
 #
 # Each version is a recipe, wine-VERSION/recipe.sh: where the source comes
 # from, which root it builds in, what to regenerate, what to build, how the
@@ -40,17 +43,20 @@ source "$REPO/scripts/lib/fail-loudly.sh"
 source "$REPO/scripts/lib/meson-build.sh"
 source "$REPO/scripts/lib/debian-root.sh"
 source "$HERE/lib/build-steps.sh"
+source "$HERE/lib/each-patch.sh"
 
 VERSION=8.0
 STOCK=0
 ROOT_ONLY=0
+EACH_PATCH=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --stock) STOCK=1 ;;
     --root-only) ROOT_ONLY=1 ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    --each-patch) EACH_PATCH=1 ;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
     [0-9]*) VERSION=$1 ;;
-    *) die "unknown argument '$1' (VERSION: 8.0, 10.0 or 11.0; --stock, --root-only)" ;;
+    *) die "unknown argument '$1' (VERSION: 8.0, 10.0 or 11.0; --stock, --root-only, --each-patch)" ;;
     esac
     shift
 done
@@ -137,6 +143,12 @@ if [ "$STOCK" = 1 ] && recipe_stock_tree; then
     exit 0
 fi
 recipe_build
+if [ "$EACH_PATCH" = 1 ]; then
+    [ "$STOCK" = 0 ] || die "--each-patch builds the series: not with --stock"
+    stage "each patch of the series on top of the ones before it (make -j$JOBS)"
+    each_patch || die "a patch of the series does not build on its own (logs above)"
+    stage_done
+fi
 install_library "$LIBRARY_DIR"
 tree_ready "$TREE"
 echo "$TREE/wine"
