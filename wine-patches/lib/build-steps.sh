@@ -37,14 +37,20 @@ in_build_root() {
     fi
 }
 
-# apply_series SRC PATCHES...: patch -p1 in file-name order, no fuzz.
+# patch_source SRC PATCH DIRECTION: one patch of a series, -p1 and no fuzz;
+# DIRECTION -N puts it on (refusing one that is on already), -R takes it off.
+patch_source() {
+    patch -d "$1" -p1 "$3" -s --batch --fuzz=0 --no-backup-if-mismatch <"$2"
+}
+
+# apply_series SRC PATCHES...: each put on (patch_source) in file-name order.
 apply_series() {
     local src=$1 p
     shift
     stage "apply the series ($# patches)"
     for p in "$@"; do
         log "  ${p##*/}"
-        patch -d "$src" -p1 -N -s --batch --fuzz=0 --no-backup-if-mismatch <"$p" >>"$BUILD/logs/series.log" 2>&1 || {
+        patch_source "$src" "$p" -N >>"$BUILD/logs/series.log" 2>&1 || {
             cat "$BUILD/logs/series.log" >&2
             die "patch ${p##*/} does not apply to $WINE_LABEL"
         }

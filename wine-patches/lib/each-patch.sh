@@ -22,14 +22,14 @@ check_each_patch() {
     local src=$1 objdir=$2 logs=$3 i step failed=0 t0 logfile
     shift 3
     for ((i = ${#SERIES[@]} - 1; i >= 0; i--)); do
-        patch -d "$src" -p1 -R -s --batch --fuzz=0 --no-backup-if-mismatch <"${SERIES[$i]}" ||
+        patch_source "$src" "${SERIES[$i]}" -R ||
             die "${SERIES[$i]##*/} does not come off the patched source"
     done
     for ((i = 0; i <= ${#SERIES[@]}; i++)); do
         step="(no patch)"
         if [ "$i" -gt 0 ]; then
             step=${SERIES[$((i - 1))]##*/}
-            patch -d "$src" -p1 -N -s --batch --fuzz=0 --no-backup-if-mismatch <"${SERIES[$((i - 1))]}" ||
+            patch_source "$src" "${SERIES[$((i - 1))]}" -N ||
                 die "$step does not apply on top of the patches before it"
         fi
         logfile=$logs/step-$i.log
