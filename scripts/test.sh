@@ -45,7 +45,6 @@ stage_table=(
     "fault-injection|kernel calls made to fail on purpose, both backends"
     "moving-memory|memory that moves under watched regions (scripts/moving-memory.sh)"
     "unprivileged|a normal user's process, then seccomp sandboxes refusing each kernel interface"
-    "winetest-wine8|winetest/writewatch.c under Debian's Wine 8.0 beside the native runs"
     "wine-8.0|Wine 8.0 + series: Wine's tests and ours beside stock Wine 8.0"
     "proton|Proton build: Debian 11 root and toolchain, symbol versions, Wine 8.0 + series loading it"
     "wine-10.0|Wine 10.0 (Debian 13) + series beside Debian 13's Wine 10.0"
@@ -170,9 +169,6 @@ stage fault-injection bash scripts/fault-injection.sh
 stage moving-memory bash scripts/moving-memory.sh "$build"
 stage unprivileged bash scripts/unprivileged.sh "$build"
 
-
-stage winetest-wine8 \
-    bash scripts/run-winetest.sh --build "$build" --diff-only --out "$build/winetest-report"
 stage wine-8.0 bash wine-patches/run-wine-tests.sh --version 8.0 --out "$build/wine-tests-8.0"
 # The proton stage compares with the wine-8.0 stage's stock Wine 8.0 runs
 # when that stage ran them (same Wine, same test) rather than running them again.

@@ -104,3 +104,42 @@ TEST_CASE("tracking memory follows committed pages: a fixed record per reservati
     CHECK(ww_free_virtual_memory(WW_CURRENT_PROCESS, &base, &size, WW_MEM_RELEASE) == WW_STATUS_SUCCESS);
     CHECK(ww_tracking_memory_bytes() == before);
 }
+
+TEST_CASE("a release with a size takes the whole allocation or nothing", "[engine]")
+{
+    const size_t pages = 8;
+    void *base = nullptr;
+    size_t size = pages * WW_PAGE_SIZE;
+    REQUIRE(ww_allocate_virtual_memory(WW_CURRENT_PROCESS, &base, &size,
+                                       WW_MEM_RESERVE | WW_MEM_COMMIT | WW_MEM_WRITE_WATCH,
+                                       WW_PAGE_READWRITE) == WW_STATUS_SUCCESS);
+    char *bytes = static_cast<char *>(base);
+    bytes[1 * WW_PAGE_SIZE] = 1;
+    bytes[5 * WW_PAGE_SIZE] = 1;
+
+    // A hole, the head and the tail of a watched allocation: refused, as Windows does.
+    const size_t parts[][2] = {{2, 2}, {0, 2}, {6, 2}};
+    for (const auto &part : parts) {
+        void *address = bytes + part[0] * WW_PAGE_SIZE;
+        size_t length = part[1] * WW_PAGE_SIZE;
+        CHECK(ww_free_virtual_memory(WW_CURRENT_PROCESS, &address, &length, WW_MEM_RELEASE) ==
+              WW_STATUS_FREE_VM_NOT_AT_BASE);
+    }
+    void *written[8];
+    uintptr_t count = 8;
+    uint32_t granularity = 0;
+    REQUIRE(ww_get_write_watch(WW_CURRENT_PROCESS, 0, base, pages * WW_PAGE_SIZE, written, &count, &granularity) ==
+            WW_STATUS_SUCCESS);
+    REQUIRE(count == 2);
+    CHECK(written[0] == bytes + WW_PAGE_SIZE);
+    CHECK(written[1] == bytes + 5 * WW_PAGE_SIZE);
+
+    // The whole allocation named with its size is released.
+    void *address = base;
+    size_t length = pages * WW_PAGE_SIZE;
+    CHECK(ww_free_virtual_memory(WW_CURRENT_PROCESS, &address, &length, WW_MEM_RELEASE) == WW_STATUS_SUCCESS);
+    CHECK(length == pages * WW_PAGE_SIZE);
+    count = 8;
+    CHECK(ww_get_write_watch(WW_CURRENT_PROCESS, 0, base, pages * WW_PAGE_SIZE, written, &count, &granularity) ==
+          WW_STATUS_INVALID_PARAMETER);
+}

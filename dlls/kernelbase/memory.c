@@ -25,7 +25,13 @@ BOOL WINAPI VirtualFree(void *addr, SIZE_T size, DWORD type)
 {
     void *base = addr;
     size_t region_size = size;
-    ww_status status = ww_free_virtual_memory(WW_CURRENT_PROCESS, &base, &region_size, type);
+    ww_status status;
+    /* Win32 takes no size with MEM_RELEASE (the NT call does) */
+    if (type == MEM_RELEASE && size) {
+        SetLastError(ERROR_INVALID_PARAMETER);
+        return FALSE;
+    }
+    status = ww_free_virtual_memory(WW_CURRENT_PROCESS, &base, &region_size, type);
     if (status != WW_STATUS_SUCCESS) {
         set_error_from_status(status);
         return FALSE;

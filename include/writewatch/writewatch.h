@@ -120,6 +120,9 @@ WW_API const char *ww_backend_name(ww_backend_kind kind);
 
 WW_API ww_status ww_allocate_virtual_memory(void *process, void **base, size_t *size,
                                             uint32_t allocation_type, uint32_t protect);
+/* MEM_RELEASE takes *size 0 or the whole allocation's size; part of a watched
+ * allocation is never released (WW_STATUS_FREE_VM_NOT_AT_BASE, as Windows
+ * refuses to split or shorten a region with a write watch). */
 WW_API ww_status ww_free_virtual_memory(void *process, void **base, size_t *size,
                                         uint32_t free_type);
 WW_API ww_status ww_protect_virtual_memory(void *process, void **base, size_t *size,

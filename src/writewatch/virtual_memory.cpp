@@ -342,8 +342,19 @@ extern "C" ww_status ww_free_virtual_memory(void *process, void **base, size_t *
     std::unique_lock lock(reg.mutex());
     auto address = reinterpret_cast<uintptr_t>(*base);
     if (type == WW_MEM_RELEASE) {
-        if (*size != 0)
-            return WW_STATUS_INVALID_PARAMETER;
+        if (*size != 0) {
+            // A size naming exactly the whole allocation releases it, as
+            // Windows does. Part of one is not released: Windows refuses it
+            // for a watched region (it never splits or shortens one) and this
+            // engine splits no allocation.
+            std::optional<AddressRange> range = round_range(*base, *size);
+            Allocation *allocation = range ? reg.find(range->start) : nullptr;
+            if (!allocation)
+                return WW_STATUS_MEMORY_NOT_ALLOCATED;
+            if (range->start != allocation->base || range->end != allocation->end())
+                return allocation->backend ? WW_STATUS_FREE_VM_NOT_AT_BASE : WW_STATUS_INVALID_PARAMETER;
+            address = allocation->base;
+        }
         size_t released = 0;
         ww_status status = release(reg, address, &released);
         if (status == WW_STATUS_SUCCESS)

@@ -4,8 +4,8 @@
 # in place or out of tree in $BUILD/build), never on the cached build.
 
 # The make targets a patch series needs: ntdll.so, and the test program of
-# every tests directory a patch touches.
-each_patch_targets() {
+# every tests directory a patch touches (the Wine 11 recipe builds these too).
+series_targets() {
     local dir
     echo dlls/ntdll/ntdll.so
     for dir in $(sed -n 's|^+++ b/\(dlls/[^/]*/tests\)/.*|\1|p' "${SERIES[@]}" | sort -u); do
@@ -65,7 +65,7 @@ each_patch() {
         (STAGE="configure the copy out of tree" && cd "$objdir" && logged "$scratch/logs/configure.log" in_build_root \
             sh -c "exec \"\$0\" $options" "$scratch/src/configure")
     fi
-    mapfile -t targets < <(each_patch_targets)
+    mapfile -t targets < <(series_targets)
     log "targets: ${targets[*]}"
     check_each_patch "$scratch/src" "$objdir" "$scratch/logs" "${targets[@]}"
 }

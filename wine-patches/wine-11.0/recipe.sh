@@ -7,8 +7,9 @@
 # One build serves both Wines. The stock tree is that source built out of
 # tree, the modules the tests need and no more (WINE11_ROOTS), and runs
 # from its build directory. The patched tree is a hard-linked copy of it in
-# which only dlls/ntdll/ntdll.so differs: the series applied to a copy of the
-# source, configured the same way, and `make dlls/ntdll/ntdll.so` alone.
+# which only dlls/ntdll/ntdll.so and the test programs the series changes
+# differ: the series applied to a copy of the source, configured the same
+# way, and `make` of ntdll.so and those test programs.
 WINE_LABEL="Wine 11.0 (wine-tkg 0e76ac9c5, ../shared/wine)"
 ROOT_SUITE=trixie
 ROOT_PACKAGES=(wine64 dpkg-dev strace build-dep:wine)
@@ -140,6 +141,15 @@ wine11_patched_ntdll() {
     (cd "$BUILD/build" && logged "$BUILD/logs/make-ntdll.log" in_build_root \
         make -j"$JOBS" dlls/ntdll/ntdll.so LDFLAGS='-Wl,-rpath,\$$ORIGIN')
     stage_done
+    # The test programs whose sources the series changes, from the patched
+    # source (the others are the stock tree's).
+    local tests=()
+    mapfile -t tests < <(series_targets | grep '_test\.exe$')
+    if [ "${#tests[@]}" -gt 0 ]; then
+        stage "make ${tests[*]##*/} (log: $BUILD/logs/make-tests.log)"
+        (cd "$BUILD/build" && logged_with_progress "$BUILD/logs/make-tests.log" in_build_root make -j"$JOBS" "${tests[@]}")
+        stage_done "$(grep -c -- ' -c -o ' "$BUILD/logs/make-tests.log") objects"
+    fi
     touch "$BUILD/.ww-done"
 }
 
@@ -158,6 +168,15 @@ recipe_build() {
     cp -al "$STOCK_TREE/build" "$STOCK_TREE/tests" "$TREE/"
     rm -f "$TREE/build/dlls/ntdll/ntdll.so"
     cp "$BUILD/build/dlls/ntdll/ntdll.so" "$TREE/build/dlls/ntdll/ntdll.so"
+    # The series' test programs and the sources their lines are read from
+    # (hard links to the stock tree's files are removed, not written to).
+    local target
+    for target in $(series_targets | grep '_test\.exe$'); do
+        rm -f "$TREE/tests/${target##*/}"
+        cp "$BUILD/build/$target" "$TREE/tests/"
+    done
+    rm -f "$TREE/tests/virtual.c" "$TREE/tests/sock.c"
+    cp "$BUILD/src/dlls/kernel32/tests/virtual.c" "$BUILD/src/dlls/ws2_32/tests/sock.c" "$TREE/tests/"
     write_launchers "$TREE" "$TREE/build/wine" "$TREE/build/server/wineserver"
     check_tree_version "$TREE" "writewatch series $KEY" "patched tree"
     touch "$TREE/.ww-done"
