@@ -5,6 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <vector>
+
+#include <unistd.h>
 
 TEST_CASE("the probe reports a consistent picture", "[engine]")
 {
@@ -107,39 +110,42 @@ TEST_CASE("tracking memory follows committed pages: a fixed record per reservati
 
 TEST_CASE("a release with a size takes the whole allocation or nothing", "[engine]")
 {
-    const size_t pages = 8;
+    // In host pages: a write marks every 4 KiB page of its host page.
+    const size_t host_page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const size_t per_host_page = host_page / WW_PAGE_SIZE;
+    const size_t host_pages = 8;
     void *base = nullptr;
-    size_t size = pages * WW_PAGE_SIZE;
+    size_t size = host_pages * host_page;
     REQUIRE(ww_allocate_virtual_memory(WW_CURRENT_PROCESS, &base, &size,
                                        WW_MEM_RESERVE | WW_MEM_COMMIT | WW_MEM_WRITE_WATCH,
                                        WW_PAGE_READWRITE) == WW_STATUS_SUCCESS);
     char *bytes = static_cast<char *>(base);
-    bytes[1 * WW_PAGE_SIZE] = 1;
-    bytes[5 * WW_PAGE_SIZE] = 1;
+    bytes[1 * host_page] = 1;
+    bytes[5 * host_page] = 1;
 
     // A hole, the head and the tail of a watched allocation: refused, as Windows does.
     const size_t parts[][2] = {{2, 2}, {0, 2}, {6, 2}};
     for (const auto &part : parts) {
-        void *address = bytes + part[0] * WW_PAGE_SIZE;
-        size_t length = part[1] * WW_PAGE_SIZE;
+        void *address = bytes + part[0] * host_page;
+        size_t length = part[1] * host_page;
         CHECK(ww_free_virtual_memory(WW_CURRENT_PROCESS, &address, &length, WW_MEM_RELEASE) ==
               WW_STATUS_FREE_VM_NOT_AT_BASE);
     }
-    void *written[8];
-    uintptr_t count = 8;
+    std::vector<void *> written(host_pages * per_host_page);
+    uintptr_t count = written.size();
     uint32_t granularity = 0;
-    REQUIRE(ww_get_write_watch(WW_CURRENT_PROCESS, 0, base, pages * WW_PAGE_SIZE, written, &count, &granularity) ==
+    REQUIRE(ww_get_write_watch(WW_CURRENT_PROCESS, 0, base, size, written.data(), &count, &granularity) ==
             WW_STATUS_SUCCESS);
-    REQUIRE(count == 2);
-    CHECK(written[0] == bytes + WW_PAGE_SIZE);
-    CHECK(written[1] == bytes + 5 * WW_PAGE_SIZE);
+    REQUIRE(count == 2 * per_host_page);
+    CHECK(written[0] == bytes + host_page);
+    CHECK(written[per_host_page] == bytes + 5 * host_page);
 
     // The whole allocation named with its size is released.
     void *address = base;
-    size_t length = pages * WW_PAGE_SIZE;
+    size_t length = size;
     CHECK(ww_free_virtual_memory(WW_CURRENT_PROCESS, &address, &length, WW_MEM_RELEASE) == WW_STATUS_SUCCESS);
-    CHECK(length == pages * WW_PAGE_SIZE);
-    count = 8;
-    CHECK(ww_get_write_watch(WW_CURRENT_PROCESS, 0, base, pages * WW_PAGE_SIZE, written, &count, &granularity) ==
-          WW_STATUS_INVALID_PARAMETER);
+    CHECK(length == host_pages * host_page);
+    count = written.size();
+    CHECK(ww_get_write_watch(WW_CURRENT_PROCESS, 0, base, host_pages * host_page, written.data(), &count,
+                             &granularity) == WW_STATUS_INVALID_PARAMETER);
 }
